@@ -1,0 +1,197 @@
+package shim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	taskapi "github.com/containerd/containerd/api/runtime/task/v3"
+	"github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2/task"
+	"github.com/containerd/containerd/v2/pkg/shim"
+	"github.com/containerd/containerd/v2/pkg/shutdown"
+	"github.com/containerd/containerd/v2/plugins"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
+	"github.com/containerd/log"
+	"github.com/containerd/plugin"
+	"github.com/containerd/plugin/registry"
+	"github.com/containerd/ttrpc"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+func init() {
+	// vigil's own task plugin. It must not be registered next to upstream's
+	// task/plugin package: two task services under one name panic.
+	registry.Register(&plugin.Registration{
+		Type:     plugins.TTRPCPlugin,
+		ID:       "task",
+		Requires: []plugin.Type{plugins.EventPlugin, plugins.InternalPlugin},
+		InitFn: func(ic *plugin.InitContext) (any, error) {
+			pp, err := ic.GetByID(plugins.EventPlugin, "publisher")
+			if err != nil {
+				return nil, err
+			}
+			ss, err := ic.GetByID(plugins.InternalPlugin, "shutdown")
+			if err != nil {
+				return nil, err
+			}
+			inner, err := task.NewTaskService(ic.Context, pp.(shim.Publisher), ss.(shutdown.Service))
+			if err != nil {
+				return nil, err
+			}
+			return newService(inner, pp.(shim.Publisher), &grpcRecords{address: ic.Properties[plugins.PropertyGRPCAddress]}), nil
+		},
+	})
+}
+
+// service wraps the runc task service. Every method it does not override is
+// the inner service's own.
+type service struct {
+	taskapi.TTRPCTaskService
+	inner     taskapi.TTRPCTaskService
+	publisher shim.Publisher
+	records   recordReader
+
+	mu         sync.Mutex
+	containers map[string]*container
+	sensors    *sensors // node monitor and file sensor, opened on first use
+}
+
+// container is what the shim keeps about one container it hardened.
+type container struct {
+	id     string
+	bundle string
+	plan   *plan
+	pid    uint32
+	cgid   uint64
+	// killed records why vigil killed the task, if it did.
+	killed string
+}
+
+func newService(inner taskapi.TTRPCTaskService, pub shim.Publisher, rr recordReader) *service {
+	return &service{TTRPCTaskService: inner, inner: inner, publisher: pub, records: rr, containers: map[string]*container{}}
+}
+
+// RegisterTTRPC registers the wrapper, not the inner service.
+func (s *service) RegisterTTRPC(server *ttrpc.Server) error {
+	taskapi.RegisterTTRPCTaskService(server, s)
+	return nil
+}
+
+// Create decides and applies the container's policy before runc sees its
+// spec, then registers it with the monitor before Start can run it.
+func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*taskapi.CreateTaskResponse, error) {
+	ctx = log.WithLogger(ctx, log.G(ctx).WithField("container", r.ID))
+	opts, err := decodeOptions(r.Options)
+	if err != nil {
+		return nil, errgrpc.ToGRPC(fmt.Errorf("%w: %v", errdefs.ErrInvalidArgument, err))
+	}
+	specPath := filepath.Join(r.Bundle, "config.json")
+	spec, err := readSpec(specPath)
+	if err != nil {
+		return nil, errgrpc.ToGRPC(err)
+	}
+	facts, notes := gatherFacts(ctx, s.records, r.ID, spec)
+	p, err := decide(ctx, facts, opts.ConfigPath, spec)
+	if err != nil {
+		log.G(ctx).WithError(err).Error("vigil refused the container")
+		return nil, errgrpc.ToGRPC(err)
+	}
+	p.notes = append(notes, p.notes...)
+	p.log(ctx)
+	if err := writeSpecAtomic(specPath, spec); err != nil {
+		return nil, errgrpc.ToGRPC(err)
+	}
+	if r.Options, err = opts.runcAny(); err != nil {
+		return nil, errgrpc.ToGRPC(err)
+	}
+	resp, err := s.inner.Create(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	c := &container{id: r.ID, bundle: r.Bundle, plan: p, pid: resp.Pid}
+	if err := s.watch(ctx, c, spec); err != nil {
+		// The policy asks for a watched container and it cannot be watched:
+		// take back what runc created and refuse.
+		s.inner.Kill(ctx, &taskapi.KillRequest{ID: r.ID, Signal: 9, All: true})
+		s.inner.Delete(ctx, &taskapi.DeleteRequest{ID: r.ID})
+		log.G(ctx).WithError(err).Error("vigil refused the container")
+		return nil, errgrpc.ToGRPC(err)
+	}
+	s.mu.Lock()
+	s.containers[r.ID] = c
+	s.mu.Unlock()
+	s.recordLabels(ctx, r.ID, p)
+	return resp, nil
+}
+
+// Delete unregisters the container from the monitor before the inner Delete.
+func (s *service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskapi.DeleteResponse, error) {
+	if r.ExecID == "" {
+		s.mu.Lock()
+		c := s.containers[r.ID]
+		delete(s.containers, r.ID)
+		s.mu.Unlock()
+		if c != nil {
+			s.unwatch(ctx, c)
+		}
+	}
+	return s.inner.Delete(ctx, r)
+}
+
+// Shutdown closes vigil's sensors before the inner service exits the shim.
+func (s *service) Shutdown(ctx context.Context, r *taskapi.ShutdownRequest) (*emptypb.Empty, error) {
+	s.mu.Lock()
+	n := len(s.containers)
+	s.mu.Unlock()
+	if n == 0 {
+		s.closeSensors()
+	}
+	return s.inner.Shutdown(ctx, r)
+}
+
+func readSpec(path string) (*specs.Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read OCI spec: %w", err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(b, &spec); err != nil {
+		return nil, fmt.Errorf("%w: OCI spec %s: %v", errdefs.ErrInvalidArgument, path, err)
+	}
+	return &spec, nil
+}
+
+// writeSpecAtomic replaces config.json with the hardened spec: a reader sees
+// the old file or the new one, never a half-written one.
+func writeSpecAtomic(path string, spec *specs.Spec) error {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("encode OCI spec: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".config.json.vigil-")
+	if err != nil {
+		return fmt.Errorf("write OCI spec: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write OCI spec: %w", err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

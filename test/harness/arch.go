@@ -1,0 +1,5 @@
+package harness
+
+import "runtime"
+
+func goarch() string { return runtime.GOARCH }
