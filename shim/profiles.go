@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/containerd/log"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/vigil-dev/vigil/policy"
@@ -32,7 +33,9 @@ func applyProfiles(ctx context.Context, cfg *policy.Config, pol *policy.Policy, 
 		if len(r.Added) > 0 {
 			p.notes = append(p.notes, fmt.Sprintf("seccomp profile %s lacks syscalls runc needs to start the container; allowed only those: %s", r.Source, strings.Join(r.Added, ", ")))
 		}
-		p.notes = append(p.notes, r.Warnings...)
+		for _, w := range r.Warnings {
+			log.G(ctx).WithField("seccomp", r.Source).Debug(w)
+		}
 	}
 	return applyMAC(ctx, cfg, pol, spec, p)
 }

@@ -1,0 +1,126 @@
+// Command bench measures vigil against the stock runc shim in the same run
+// and prints ratios (vigil / stock): container start-to-exit time, and the
+// monitor's costs. `make bench` runs it as root.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/vigil-dev/vigil/test/harness"
+)
+
+func main() {
+	n := flag.Int("n", 20, "runs per measurement")
+	flag.Parse()
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "bench: requires root (runs containerd, runc and eBPF)")
+		os.Exit(2)
+	}
+	if err := run(*n); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// result is one row of the report.
+type result struct {
+	name         string
+	stock, vigil time.Duration
+	unit         string
+	target       float64
+}
+
+func run(n int) error {
+	tools, err := harness.BuildTools()
+	if err != nil {
+		return err
+	}
+	defer tools.Cleanup()
+	d, err := harness.StartDaemon(tools, harness.DaemonOptions{})
+	if err != nil {
+		return err
+	}
+	defer d.Stop()
+	const img = "docker.io/vigil/busybox:latest"
+	archive := filepath.Join(d.Dir, "img.tar")
+	if err := harness.BuildBusyboxImage(archive, img); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := d.ImportImage(ctx, archive, img); err != nil {
+		return err
+	}
+	policyFile := filepath.Join(d.Dir, "bench-policy.yaml")
+	if err := os.WriteFile(policyFile, []byte("policies:\n  - name: bench\n    match: {}\n    seccomp: runtime/default\n"), 0o600); err != nil {
+		return err
+	}
+	var rows []result
+
+	// Start-to-exit: `ctr run --rm` of /bin/true, alternating runtimes so
+	// drift in the machine's load hits both alike.
+	// The stock shim runs with --seccomp (containerd's RuntimeDefault), so
+	// both sides install the same kind of filter and the ratio is vigil's own
+	// cost; the plain stock run is printed as a second row for reference.
+	cases := []struct {
+		runtime string
+		flags   []string
+	}{
+		{"io.containerd.runc.v2", []string{"--seccomp"}},
+		{harness.Runtime, []string{"--runtime-config-path", policyFile}},
+		{"io.containerd.runc.v2", nil},
+	}
+	times := make([][]time.Duration, len(cases))
+	for i := 0; i < n+2; i++ {
+		for c, k := range cases {
+			start := time.Now()
+			res, err := d.Run(ctx, k.runtime, img, fmt.Sprintf("bench-%d-%d", i, c), k.flags, "true")
+			el := time.Since(start)
+			if err != nil || res.ExitCode != 0 {
+				return fmt.Errorf("run under %s: %v %s", k.runtime, err, res.Output)
+			}
+			if i >= 2 { // the first two rounds warm caches
+				times[c] = append(times[c], el)
+			}
+		}
+	}
+	rows = append(rows,
+		result{name: "start-to-exit: stock+RuntimeDefault vs vigil runtime/default", stock: median(times[0]), vigil: median(times[1]), target: 1.05},
+		result{name: "start-to-exit: stock, no seccomp vs vigil runtime/default", stock: median(times[2]), vigil: median(times[1])},
+	)
+
+	more, err := monitorBenches(ctx, d, img, policyFile, n)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, more...)
+	report(rows)
+	return nil
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func report(rows []result) {
+	fmt.Printf("%-58s %14s %14s %8s %8s\n", "measurement", "baseline", "vigil", "ratio", "target")
+	for _, r := range rows {
+		ratio := float64(r.vigil) / float64(r.stock)
+		mark := "ok"
+		if r.target > 0 && ratio > r.target {
+			mark = "OVER"
+		}
+		t := "-"
+		if r.target > 0 {
+			t = fmt.Sprintf("≤%.2f", r.target)
+		}
+		fmt.Printf("%-58s %14s %14s %8.3f %8s %s\n", r.name, r.stock.Round(time.Microsecond), r.vigil.Round(time.Microsecond), ratio, t, mark)
+	}
+}
