@@ -10,17 +10,13 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/vigil-dev/vigil/policy"
+	"github.com/vigil-dev/vigil/profiles/apparmor"
+	"github.com/vigil-dev/vigil/profiles/harden"
 )
 
-// Annotations and labels vigil records on a container it hardened.
-const (
-	annPolicy   = "vigil.dev/policy"
-	annSeccomp  = "vigil.dev/seccomp"
-	annAppArmor = "vigil.dev/apparmor"
-	annSELinux  = "vigil.dev/selinux"
-	annMonitor  = "vigil.dev/monitor"
-	annNotes    = "vigil.dev/notes"
-)
+// annMonitor records the monitor mode; the other vigil.dev/ keys are
+// package harden's.
+const annMonitor = "vigil.dev/monitor"
 
 // plan is the one policy decision for a container and what applying it did.
 type plan struct {
@@ -33,7 +29,12 @@ type plan struct {
 	// notes are warnings worth recording: profiles skipped best-effort,
 	// syscalls added for the runtime, records that could not be read.
 	notes []string
+	// denyRules are an emulated AppArmor profile's denials.
+	denyRules []apparmor.DenyRule
 }
+
+// hosts are this machine's AppArmor and SELinux probes.
+var hosts = harden.SystemHosts()
 
 // decide loads the policy file, chooses the container's policy and edits the
 // spec to apply it. An error means the container must not start.
@@ -52,13 +53,17 @@ func decide(ctx context.Context, facts policy.Facts, optionPath string, spec *sp
 	if pol == nil {
 		pol = policy.DefaultPolicy()
 	}
-	p := &plan{cfg: cfg, policy: pol, facts: facts, reasons: d.Reasons, applied: map[string]string{annPolicy: pol.Name}}
-	if err := applyProfiles(ctx, cfg, pol, spec, p); err != nil {
-		if pol.OnError == policy.OnErrorAllow {
-			p.notes = append(p.notes, fmt.Sprintf("policy %q could not be applied and says onError: allow, started with less protection: %v", pol.Name, err))
-		} else {
-			return nil, fmt.Errorf("%w: vigil refused container %s: policy %q (%s): %v", errdefs.ErrFailedPrecondition, facts.ContainerID, pol.Name, pol.Pos, err)
+	p := &plan{cfg: cfg, policy: pol, facts: facts, reasons: d.Reasons}
+	res, err := harden.Apply(spec, cfg, pol, hosts)
+	p.applied, p.notes, p.denyRules = res.Applied, res.Notes, res.DenyRules
+	for _, m := range res.Debug {
+		log.G(ctx).Debug(m)
+	}
+	if err != nil {
+		if pol.OnError != policy.OnErrorAllow {
+			return nil, fmt.Errorf("%w: vigil refused container %s: policy %q: %v", errdefs.ErrFailedPrecondition, facts.ContainerID, pol.Name, err)
 		}
+		p.notes = append(p.notes, fmt.Sprintf("policy %q could not be applied and says onError: allow, started with less protection: %v", pol.Name, err))
 	}
 	p.applied[annMonitor] = string(pol.Monitor.Mode)
 	if spec.Annotations == nil {
@@ -68,7 +73,7 @@ func decide(ctx context.Context, facts policy.Facts, optionPath string, spec *sp
 		spec.Annotations[k] = v
 	}
 	if len(p.notes) > 0 {
-		spec.Annotations[annNotes] = strings.Join(p.notes, "; ")
+		spec.Annotations[harden.AnnNotes] = strings.Join(p.notes, "; ")
 	}
 	return p, nil
 }

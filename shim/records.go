@@ -8,6 +8,8 @@ import (
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
 	"github.com/containerd/log"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/vigil-dev/vigil/profiles/harden"
 )
 
 // recordLabels writes what vigil applied onto containerd's record of the
@@ -26,8 +28,8 @@ func (s *service) recordLabels(ctx context.Context, id string, p *plan) {
 		paths = append(paths, "labels."+k)
 	}
 	if len(p.notes) > 0 {
-		labels[annNotes] = truncateLabel(strings.Join(p.notes, "; "))
-		paths = append(paths, "labels."+annNotes)
+		labels[harden.AnnNotes] = truncateLabel(strings.Join(p.notes, "; "))
+		paths = append(paths, "labels."+harden.AnnNotes)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
