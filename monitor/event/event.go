@@ -43,6 +43,9 @@ type Process struct {
 	ExeDev uint64
 	// IsEntrypoint marks the container's own init process image.
 	IsEntrypoint bool
+	// Classes holds the class bits the kernel exec hook assigned
+	// (monitor.ClassShell, ...; 0 for other sensors).
+	Classes uint32
 }
 
 // File describes the file descriptor of an open or connect event (fd.*).
@@ -69,6 +72,9 @@ type Container struct {
 	K8sPodName      string
 	K8sNamespace    string
 	Labels          map[string]string
+	// CgroupID is the cgroup v2 id the kernel attributed the event to
+	// (0 when the sensor does not know it).
+	CgroupID uint64
 }
 
 // Event is one observation from a sensor.

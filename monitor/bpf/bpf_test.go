@@ -1,0 +1,82 @@
+//go:build 386 || amd64
+
+package bpf
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+)
+
+// TestNoSyscallTracepoints guards the design rule that the host pays
+// nothing: no program may hook syscalls (raw_syscalls, sys_enter_*,
+// sys_exit_*), which slow every syscall on the node. Only the tp_btf exec
+// hook and cgroup socket programs (which run only for attached cgroups) are
+// allowed.
+func TestNoSyscallTracepoints(t *testing.T) {
+	spec, err := LoadVigil()
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]struct {
+		typ    ebpf.ProgramType
+		attach ebpf.AttachType
+		target string
+	}{
+		VigilProgVigilExec:     {ebpf.Tracing, ebpf.AttachTraceRawTp, "sched_process_exec"},
+		VigilProgVigilConnect4: {ebpf.CGroupSockAddr, ebpf.AttachCGroupInet4Connect, ""},
+		VigilProgVigilConnect6: {ebpf.CGroupSockAddr, ebpf.AttachCGroupInet6Connect, ""},
+		VigilProgVigilSendmsg4: {ebpf.CGroupSockAddr, ebpf.AttachCGroupUDP4Sendmsg, ""},
+		VigilProgVigilSendmsg6: {ebpf.CGroupSockAddr, ebpf.AttachCGroupUDP6Sendmsg, ""},
+	}
+	if len(spec.Programs) != len(allowed) {
+		t.Errorf("object has %d programs, want %d", len(spec.Programs), len(allowed))
+	}
+	for name, p := range spec.Programs {
+		if strings.Contains(p.SectionName, "sys_enter") || strings.Contains(p.SectionName, "sys_exit") ||
+			strings.Contains(p.SectionName, "raw_syscalls") || strings.Contains(p.AttachTo, "sys_") {
+			t.Errorf("program %s hooks syscalls: section %q", name, p.SectionName)
+		}
+		switch p.Type {
+		case ebpf.TracePoint, ebpf.RawTracepoint, ebpf.RawTracepointWritable, ebpf.Kprobe, ebpf.PerfEvent:
+			t.Errorf("program %s has type %v", name, p.Type)
+		}
+		want, ok := allowed[name]
+		if !ok {
+			t.Errorf("unexpected program %s (%v, section %q)", name, p.Type, p.SectionName)
+			continue
+		}
+		if p.Type != want.typ || p.AttachType != want.attach || p.AttachTo != want.target {
+			t.Errorf("program %s: %v/%v/%q, want %v/%v/%q", name, p.Type, p.AttachType, p.AttachTo, want.typ, want.attach, want.target)
+		}
+	}
+}
+
+// TestMapsAreSmall keeps the node-wide footprint in check: no
+// preallocated hash, ring buffers of 16 KiB.
+func TestMapsAreSmall(t *testing.T) {
+	spec, err := LoadVigil()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range spec.Maps {
+		if m.Type == ebpf.Hash && m.Flags&1 == 0 { // BPF_F_NO_PREALLOC
+			t.Errorf("map %s is a preallocated hash", name)
+		}
+	}
+	outer := spec.Maps[VigilMapEventsByCgroup]
+	if outer == nil || outer.InnerMap == nil || outer.InnerMap.Type != ebpf.RingBuf || outer.InnerMap.MaxEntries != 16<<10 {
+		t.Fatalf("events_by_cgroup: %+v, want a hash of 16 KiB ring buffers", outer)
+	}
+}
+
+func TestObjectHash(t *testing.T) {
+	h := ObjectHash()
+	if len(h) != 12 || strings.Trim(h, "0123456789abcdef") != "" {
+		t.Fatalf("ObjectHash() = %q, want 12 hex digits", h)
+	}
+	if len(ObjectBytes()) == 0 {
+		t.Fatal("no embedded object")
+	}
+}

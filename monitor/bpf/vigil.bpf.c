@@ -1,0 +1,599 @@
+//go:build ignore
+
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+//
+// vigil's node-wide kernel programs: one exec hook (tp_btf, no syscall
+// tracepoint) and four cgroup socket hooks. Per-container state lives in maps
+// keyed by the cgroup v2 id; the programs are loaded once per node and shared
+// by every shim.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define TASK_COMM_LEN 16
+#define FILENAME_LEN 256
+#define ARGV_LEN 512 /* power of two: scan offsets are masked with ARGV_LEN-1 */
+#define ANCESTORS 5
+#define CGROUP_WALK 16
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define SIGKILL 9
+#define AF_INET 2
+#define AF_INET6 10
+
+/* Exported to Go through bpf2go -type. */
+
+enum event_type {
+	EVENT_EXEC = 1,
+	EVENT_CONNECT = 2,
+};
+
+/* container_cfg.flags */
+enum cfg_flags {
+	CFG_ENFORCE = 1 << 0,
+	CFG_AUDIT = 1 << 1,
+	CFG_KILL_ENTRYPOINT = 1 << 2,
+};
+
+/* container_cfg.egress_flags */
+enum egress_flags {
+	EGRESS_ISOLATE = 1 << 0,
+};
+
+/* Class bits: the low 16 come from the rule set's names, the rest are
+ * derived by the kernel program. */
+enum class_bits {
+	CLASS_SHELL = 1 << 0,
+	CLASS_PKGMGR = 1 << 1,
+	CLASS_MINER = 1 << 2,
+	CLASS_NETTOOL = 1 << 3,
+	CLASS_INTERPRETER = 1 << 4,
+	CLASS_COMPILER = 1 << 5,
+	CLASS_RECON = 1 << 6,
+	CLASS_REVSHELL = 1 << 16,
+	CLASS_DRIFT = 1 << 17,
+	CLASS_MULTICALL = 1 << 18,
+};
+
+/* event flags */
+enum event_flags {
+	EV_UPPER = 1 << 0,
+	EV_MEMFD = 1 << 1,
+	EV_DELETED = 1 << 2,
+	EV_ENTRYPOINT = 1 << 3,
+	EV_KILLED = 1 << 4,
+	EV_DENIED = 1 << 5,
+	EV_ARGV_TRUNCATED = 1 << 6,
+	EV_SENDMSG = 1 << 7,
+};
+
+/* per-CPU counters in the stats map */
+enum stat_index {
+	STAT_EXEC = 0,     /* execs seen in monitored containers */
+	STAT_CONNECT,      /* socket hook invocations in monitored containers */
+	STAT_DROPS,        /* ring buffer full */
+	STAT_NO_RINGBUF,   /* container without a ring buffer */
+	STAT_KILLS,        /* SIGKILL sent */
+	STAT_RUNTIME,      /* container runtime's own execs (runc init), skipped */
+	STAT_MAX,
+};
+
+struct container_cfg {
+	__u32 flags;        /* enum cfg_flags */
+	__u32 kill_mask;    /* classes killed in the kernel when CFG_ENFORCE */
+	__u32 init_tgid;    /* host tgid of the container's init */
+	__u32 egress_flags; /* enum egress_flags */
+	__u32 mntns;        /* inode of the container's mount namespace */
+	__u32 _pad;
+	__u64 events;       /* records submitted (kernel counter) */
+	__u64 drops;        /* records lost: ring buffer full (kernel counter) */
+};
+
+struct name_key {
+	__u64 cgid;
+	char name[TASK_COMM_LEN];
+};
+
+struct exe_key {
+	__u64 cgid;
+	__u64 dev; /* kernel dev_t of the inode's super block: MAJOR<<20|MINOR */
+	__u64 ino;
+};
+
+struct exec_event {
+	__u32 type;  /* EVENT_EXEC */
+	__u32 flags; /* enum event_flags */
+	__u64 cgid;
+	__u64 ts;    /* bpf_ktime_get_boot_ns */
+	__u32 tgid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 class; /* enum class_bits */
+	__u32 tty;   /* tty_nr as in /proc/<pid>/stat, 0 without a terminal */
+	__u32 argv_len;
+	__u64 exe_dev;
+	__u64 exe_ino;
+	char comm[TASK_COMM_LEN];
+	char ancestors[ANCESTORS][TASK_COMM_LEN];
+	char filename[FILENAME_LEN];
+	char argv[ARGV_LEN]; /* NUL-separated; only argv_len bytes are submitted */
+};
+
+struct conn_event {
+	__u32 type;  /* EVENT_CONNECT */
+	__u32 flags; /* EV_DENIED, EV_SENDMSG */
+	__u64 cgid;
+	__u64 ts;
+	__u32 tgid;
+	__u32 uid;
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 proto;  /* IPPROTO_TCP / IPPROTO_UDP */
+	__u16 dport;  /* host order */
+	__u16 _pad;
+	__u8 daddr[16]; /* network order; IPv4 in the first 4 bytes */
+	char comm[TASK_COMM_LEN];
+};
+
+enum markers {
+	M_DASH_I = 1 << 0,  /* an argument equal to "-i" */
+	M_DASH_E = 1 << 1,  /* an argument equal to "-e" */
+	M_DEV_NET = 1 << 2, /* "/dev/tcp/" or "/dev/udp/" anywhere */
+	M_STRATUM = 1 << 3, /* "stratum+tcp://" or "stratum+ssl://" anywhere */
+};
+
+struct scan_ctx {
+	__u32 argi;
+	__u32 arg_start;
+	__u32 a0_base;
+	__u32 a0_end;
+	__u32 a1_start;
+	__u32 a1_end;
+	__u32 markers;
+};
+
+/* The exec record is built here (too big for the stack); pad keeps the
+ * masked look-ahead of the argv scan inside the value. The scan state lives
+ * in the map value too: the verifier does not track values in map memory,
+ * so the bpf_loop callback converges at once. */
+struct scratch {
+	struct exec_event ev;
+	char pad[32];
+	struct scan_ctx sc;
+};
+
+/* ---- maps ----
+ * Hashes are not preallocated: an entry costs memory only while it exists.
+ * The bucket arrays (16 B per max entry, rounded to a power of two) are the
+ * node-wide fixed cost, about 1.1 MiB for the sizes below. Capacity: 4096
+ * containers, 32768 names (~600 containers with ~50 names each), 8192
+ * executables. */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct container_cfg);
+} containers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 32768);
+	__type(key, struct name_key);
+	__type(value, __u32);
+} name_class SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
+	__type(key, struct exe_key);
+	__type(value, __u32);
+} exe_class SEC(".maps");
+
+struct events_rb {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16384);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__array(values, struct events_rb);
+} events_by_cgroup SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Force bpf2go to emit the Go types of records that no map names. */
+const struct exec_event *unused_exec_event __attribute__((unused));
+const struct conn_event *unused_conn_event __attribute__((unused));
+const enum event_type *unused_event_type __attribute__((unused));
+const enum cfg_flags *unused_cfg_flags __attribute__((unused));
+const enum egress_flags *unused_egress_flags __attribute__((unused));
+const enum class_bits *unused_class_bits __attribute__((unused));
+const enum event_flags *unused_event_flags __attribute__((unused));
+const enum stat_index *unused_stat_index __attribute__((unused));
+
+/* ---- helpers ---- */
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+/* lookup_container finds the container of the current task: its own cgroup
+ * first (the common case, one hash lookup), then its ancestors so that a
+ * process in a sub-cgroup of a container is still attributed to it.
+ * max_level bounds the walk (the current cgroup's level when known). */
+static __always_inline struct container_cfg *lookup_container(__u64 *cgid, int max_level)
+{
+	__u64 id = bpf_get_current_cgroup_id();
+	struct container_cfg *cfg = bpf_map_lookup_elem(&containers, &id);
+	if (cfg) {
+		*cgid = id;
+		return cfg;
+	}
+	/* Only scalars cross iterations, so the verifier's states stay equal. */
+	__u64 best = 0;
+	for (int lvl = 1; lvl < CGROUP_WALK; lvl++) {
+		if (lvl >= max_level)
+			break;
+		__u64 aid = bpf_get_current_ancestor_cgroup_id(lvl);
+		if (aid == 0)
+			break;
+		/* deepest registered ancestor wins */
+		if (bpf_map_lookup_elem(&containers, &aid))
+			best = aid;
+	}
+	if (best == 0)
+		return 0;
+	*cgid = best;
+	return bpf_map_lookup_elem(&containers, &best);
+}
+
+static __always_inline int submit(void *rec, __u64 size, __u64 cgid, struct container_cfg *cfg)
+{
+	void *rb = bpf_map_lookup_elem(&events_by_cgroup, &cgid);
+	if (!rb) {
+		stat_inc(STAT_NO_RINGBUF);
+		return -1;
+	}
+	if (bpf_ringbuf_output(rb, rec, size, 0) < 0) {
+		stat_inc(STAT_DROPS);
+		__sync_fetch_and_add(&cfg->drops, 1);
+		return -1;
+	}
+	__sync_fetch_and_add(&cfg->events, 1);
+	return 0;
+}
+
+/* ---- argv scan ---- */
+
+static long scan_cb(__u32 i, void *unused)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 1;
+	struct scan_ctx *c = &s->sc;
+	char *b = s->ev.argv;
+	__u32 p = i & (ARGV_LEN - 1);
+	char ch = b[p];
+
+	if (ch == 0) {
+		if (c->argi == 0)
+			c->a0_end = p;
+		else if (c->argi == 1)
+			c->a1_end = p;
+		c->argi++;
+		c->arg_start = p + 1;
+		if (c->argi == 1)
+			c->a1_start = p + 1;
+		return 0;
+	}
+	if (c->argi == 0 && ch == '/')
+		c->a0_base = p + 1;
+	if (p == c->arg_start && ch == '-' && b[p + 2] == 0) {
+		if (b[p + 1] == 'i')
+			c->markers |= M_DASH_I;
+		else if (b[p + 1] == 'e')
+			c->markers |= M_DASH_E;
+	}
+	if (ch == '/' && b[p + 1] == 'd' && b[p + 2] == 'e' && b[p + 3] == 'v' &&
+	    b[p + 4] == '/' && ((b[p + 5] == 't' && b[p + 6] == 'c') || (b[p + 5] == 'u' && b[p + 6] == 'd')) &&
+	    b[p + 7] == 'p' && b[p + 8] == '/')
+		c->markers |= M_DEV_NET;
+	if (ch == 's' && b[p + 1] == 't' && b[p + 2] == 'r' && b[p + 3] == 'a' && b[p + 4] == 't' &&
+	    b[p + 5] == 'u' && b[p + 6] == 'm' && b[p + 7] == '+' && b[p + 11] == ':' &&
+	    b[p + 12] == '/' && b[p + 13] == '/' &&
+	    ((b[p + 8] == 't' && b[p + 9] == 'c' && b[p + 10] == 'p') ||
+	     (b[p + 8] == 's' && b[p + 9] == 's' && b[p + 10] == 'l')))
+		c->markers |= M_STRATUM;
+	return 0;
+}
+
+/* copy_name copies argv[start:end) (at most 15 bytes) into a zeroed key name. */
+static __always_inline void copy_name(char *dst, const char *b, __u32 start, __u32 end)
+{
+#pragma unroll
+	for (int j = 0; j < TASK_COMM_LEN - 1; j++) {
+		__u32 idx = start + j;
+		if (idx >= end)
+			break;
+		dst[j] = b[idx & (ARGV_LEN - 1)];
+	}
+}
+
+static __always_inline bool name_eq(const char *a, const char *b)
+{
+	bool eq = true;
+#pragma unroll
+	for (int j = 0; j < TASK_COMM_LEN; j++)
+		if (a[j] != b[j])
+			eq = false;
+	return eq;
+}
+
+static __always_inline __u32 name_lookup(__u64 cgid, const char *name)
+{
+	struct name_key k = {.cgid = cgid};
+	__builtin_memcpy(k.name, name, TASK_COMM_LEN);
+	__u32 *v = bpf_map_lookup_elem(&name_class, &k);
+	return v ? *v : 0;
+}
+
+static __always_inline __u32 tty_nr(struct task_struct *task)
+{
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	if (!tty)
+		return 0;
+	__u32 major = BPF_CORE_READ(tty, driver, major);
+	__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+	/* new_encode_dev, as /proc/<pid>/stat's tty_nr */
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+
+/* ---- exec ---- */
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	int level = BPF_CORE_READ(task, cgroups, dfl_cgrp, level);
+	__u64 cgid = 0;
+	struct container_cfg *cfg = lookup_container(&cgid, level);
+	if (!cfg)
+		return 0;
+	stat_inc(STAT_EXEC);
+
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+
+	/* The container runtime's own exec (runc re-executing its sealed copy
+	 * as "runc init" for runc exec, already placed in the container's
+	 * cgroup) happens before the process joins the container's mount
+	 * namespace and is started by a parent outside the container. A
+	 * workload process can't arrange both: leaving the mount namespace
+	 * needs CAP_SYS_ADMIN and its parent is always inside the container
+	 * (orphans are re-parented to the container's init). */
+	if (cfg->mntns && mntns != cfg->mntns) {
+		__u64 pcg = BPF_CORE_READ(parent, cgroups, dfl_cgrp, kn, id);
+		if (pcg != cgid) {
+			stat_inc(STAT_RUNTIME);
+			return 0;
+		}
+	}
+
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	struct exec_event *ev = &s->ev;
+
+	ev->type = EVENT_EXEC;
+	ev->flags = 0;
+	ev->cgid = cgid;
+	ev->ts = bpf_ktime_get_boot_ns();
+	ev->tgid = tgid;
+	ev->ppid = BPF_CORE_READ(parent, tgid);
+	ev->uid = (__u32)bpf_get_current_uid_gid();
+	ev->class = 0;
+	ev->tty = tty_nr(task);
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+
+	struct task_struct *a = parent;
+#pragma unroll
+	for (int i = 0; i < ANCESTORS; i++) {
+		ev->ancestors[i][0] = 0;
+		if (!a)
+			continue;
+		if (BPF_CORE_READ(a, tgid) == 0) {
+			a = 0;
+			continue;
+		}
+		BPF_CORE_READ_INTO(&ev->ancestors[i], a, comm);
+		a = BPF_CORE_READ(a, real_parent);
+	}
+
+	bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename), BPF_CORE_READ(bprm, filename));
+
+	/* The executable actually mapped: for a script this is the interpreter. */
+	struct file *file = BPF_CORE_READ(bprm, file);
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+	ev->exe_dev = BPF_CORE_READ(sb, s_dev);
+	ev->exe_ino = BPF_CORE_READ(inode, i_ino);
+	if (BPF_CORE_READ(sb, s_magic) == OVERLAYFS_SUPER_MAGIC) {
+		struct ovl_inode *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+		if (BPF_CORE_READ(oi, __upperdentry))
+			ev->flags |= EV_UPPER;
+	}
+	if (BPF_CORE_READ(inode, __i_nlink) == 0)
+		ev->flags |= EV_DELETED;
+	char dname[TASK_COMM_LEN] = {};
+	bpf_probe_read_kernel_str(dname, sizeof(dname), BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	if (dname[0] == 'm' && dname[1] == 'e' && dname[2] == 'm' && dname[3] == 'f' && dname[4] == 'd' &&
+	    dname[5] == ':')
+		ev->flags |= EV_MEMFD;
+	if (tgid == cfg->init_tgid)
+		ev->flags |= EV_ENTRYPOINT;
+
+	/* argv */
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	__u64 arg_start = BPF_CORE_READ(mm, arg_start);
+	__u64 arg_end = BPF_CORE_READ(mm, arg_end);
+	__u64 len = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (len > ARGV_LEN) {
+		len = ARGV_LEN;
+		ev->flags |= EV_ARGV_TRUNCATED;
+	}
+	if (len > 0 && bpf_probe_read_user(ev->argv, len & (2 * ARGV_LEN - 1), (void *)arg_start) < 0)
+		len = 0;
+	/* terminator for the scan's look-ahead (the pad when argv is full) */
+	if (len < ARGV_LEN)
+		ev->argv[len] = 0;
+	else
+		s->pad[0] = 0;
+	ev->argv_len = len;
+
+	__builtin_memset(&s->sc, 0, sizeof(s->sc));
+	bpf_loop(len, scan_cb, 0, 0);
+	struct scan_ctx sc = s->sc;
+	if (sc.argi == 0)
+		sc.a0_end = len;
+	if (sc.argi <= 1)
+		sc.a1_end = len;
+
+	/* classes */
+	__u32 class = name_lookup(cgid, ev->comm);
+	struct exe_key ek = {.cgid = cgid, .dev = ev->exe_dev, .ino = ev->exe_ino};
+	__u32 *exe_cls = bpf_map_lookup_elem(&exe_class, &ek);
+	if (exe_cls) {
+		__u32 ec = *exe_cls;
+		class |= ec & ~CLASS_MULTICALL;
+		if (ec & CLASS_MULTICALL) {
+			/* busybox-like: the applet is argv[0]'s basename, or argv[1]
+			 * when argv[0] names the binary itself. */
+			char applet[TASK_COMM_LEN] = {};
+			copy_name(applet, ev->argv, sc.a0_base, sc.a0_end);
+			if (name_eq(applet, dname)) {
+				__builtin_memset(applet, 0, sizeof(applet));
+				copy_name(applet, ev->argv, sc.a1_start, sc.a1_end);
+			}
+			class |= name_lookup(cgid, applet);
+		}
+	}
+	if ((sc.markers & M_DASH_I) && (class & CLASS_SHELL))
+		class |= CLASS_REVSHELL;
+	if ((sc.markers & M_DASH_E) && (class & CLASS_NETTOOL))
+		class |= CLASS_REVSHELL;
+	if (sc.markers & M_DEV_NET)
+		class |= CLASS_REVSHELL;
+	if (sc.markers & M_STRATUM)
+		class |= CLASS_MINER;
+	if (ev->flags & (EV_UPPER | EV_MEMFD | EV_DELETED))
+		class |= CLASS_DRIFT;
+	ev->class = class;
+
+	if ((cfg->flags & CFG_ENFORCE) && (class & cfg->kill_mask) &&
+	    (!(ev->flags & EV_ENTRYPOINT) || (cfg->flags & CFG_KILL_ENTRYPOINT))) {
+		if (bpf_send_signal(SIGKILL) == 0) {
+			ev->flags |= EV_KILLED;
+			stat_inc(STAT_KILLS);
+		}
+	}
+
+	__u64 size = offsetof(struct exec_event, argv) + (len & (2 * ARGV_LEN - 1));
+	if (size > sizeof(struct exec_event))
+		size = sizeof(struct exec_event);
+	submit(ev, size, cgid, cfg);
+	return 0;
+}
+
+/* ---- cgroup socket hooks ---- */
+
+static __always_inline int sock_hook(struct bpf_sock_addr *ctx, int family, __u32 ev_flags)
+{
+	__u64 cgid = 0;
+	struct container_cfg *cfg = lookup_container(&cgid, CGROUP_WALK);
+	if (!cfg)
+		return 1;
+	stat_inc(STAT_CONNECT);
+
+	int verdict = 1;
+	/* Egress policy hook: later policies (allow lists) decide here. */
+	if (cfg->egress_flags & EGRESS_ISOLATE) {
+		verdict = 0; /* connect()/sendmsg() fail with EPERM */
+		ev_flags |= EV_DENIED;
+	}
+
+	struct conn_event e = {};
+	e.type = EVENT_CONNECT;
+	e.flags = ev_flags;
+	e.cgid = cgid;
+	e.ts = bpf_ktime_get_boot_ns();
+	__u64 pt = bpf_get_current_pid_tgid();
+	e.tgid = pt >> 32;
+	e.uid = (__u32)bpf_get_current_uid_gid();
+	e.family = family;
+	e.proto = ctx->protocol;
+	e.dport = bpf_ntohs((__u16)ctx->user_port);
+	if (family == AF_INET) {
+		__u32 a4 = ctx->user_ip4;
+		__builtin_memcpy(e.daddr, &a4, 4);
+	} else {
+		__u32 a6[4];
+		a6[0] = ctx->user_ip6[0];
+		a6[1] = ctx->user_ip6[1];
+		a6[2] = ctx->user_ip6[2];
+		a6[3] = ctx->user_ip6[3];
+		__builtin_memcpy(e.daddr, a6, 16);
+	}
+	bpf_get_current_comm(e.comm, sizeof(e.comm));
+	submit(&e, sizeof(e), cgid, cfg);
+	return verdict;
+}
+
+SEC("cgroup/connect4")
+int vigil_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock_hook(ctx, AF_INET, 0);
+}
+
+SEC("cgroup/connect6")
+int vigil_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_hook(ctx, AF_INET6, 0);
+}
+
+SEC("cgroup/sendmsg4")
+int vigil_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock_hook(ctx, AF_INET, EV_SENDMSG);
+}
+
+SEC("cgroup/sendmsg6")
+int vigil_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_hook(ctx, AF_INET6, EV_SENDMSG);
+}
