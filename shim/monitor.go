@@ -2,13 +2,434 @@ package shim
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
 
+	taskapi "github.com/containerd/containerd/api/runtime/task/v3"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/log"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/vigil-dev/vigil/monitor"
+	"github.com/vigil-dev/vigil/monitor/alerts"
+	"github.com/vigil-dev/vigil/monitor/event"
+	"github.com/vigil-dev/vigil/monitor/fanotify"
+	"github.com/vigil-dev/vigil/monitor/rules"
+	"github.com/vigil-dev/vigil/policy"
 )
 
-// sensors are the node monitor and the file sensor this shim uses.
-type sensors struct{}
+// DefaultAlertFile is where alerts go when the policy file names no output.
+const DefaultAlertFile = "/var/log/vigil/alerts.jsonl"
 
-func (s *service) watch(ctx context.Context, c *container, spec *specs.Spec) error { return nil }
-func (s *service) unwatch(ctx context.Context, c *container)                       {}
-func (s *service) closeSensors()                                                    {}
+// AlertTopic is the containerd event topic vigil publishes alerts on.
+const AlertTopic = "/vigil/alert"
+
+// sensors are the node monitor, the file sensor and the alert outputs this
+// shim uses, opened when the first watched container is created.
+type sensors struct {
+	mon   *monitor.Monitor
+	files *fanotify.Sensor
+	out   *alerts.Fanout
+	// byCgroup finds a watched container from an event's cgroup id.
+	mu       sync.RWMutex
+	byCgroup map[uint64]*watched
+}
+
+// watched is the monitor's view of one container.
+type watched struct {
+	c     *container
+	rules *rules.Ruleset
+	mon   policy.Monitor
+	// identity maps an executable's inode to the name it is known by in
+	// the image, so a renamed or hard-linked interpreter is still called by
+	// what it is.
+	identity map[[2]uint64]string
+	killOnce sync.Once
+}
+
+// openSensors opens the shared sensors once per shim process.
+func (s *service) openSensors(cfg *policy.Config) (*sensors, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sensors != nil {
+		return s.sensors, nil
+	}
+	mon, err := monitor.Open(monitor.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open the eBPF monitor: %w", err)
+	}
+	files, err := fanotify.New()
+	if err != nil {
+		mon.Close()
+		return nil, fmt.Errorf("open the fanotify file sensor: %w", err)
+	}
+	acfg := alerts.Config{File: cfg.Alerts.File}
+	if w := cfg.Alerts.Webhook; w != nil {
+		min, _ := alerts.ParsePriority(w.MinimumPriority.String())
+		acfg.Webhook = &alerts.WebhookConfig{URL: w.URL, MinimumPriority: min, Timeout: w.Timeout, Queue: w.Queue}
+	}
+	if acfg.File == "" && acfg.Webhook == nil {
+		acfg.File = DefaultAlertFile
+	}
+	if acfg.File != "" {
+		if err := os.MkdirAll(filepath.Dir(acfg.File), 0o700); err != nil {
+			mon.Close()
+			files.Close()
+			return nil, fmt.Errorf("alerts file %s: %w", acfg.File, err)
+		}
+	}
+	out, err := alerts.New(acfg)
+	if err != nil {
+		mon.Close()
+		files.Close()
+		return nil, fmt.Errorf("alert outputs: %w", err)
+	}
+	s.sensors = &sensors{mon: mon, files: files, out: out, byCgroup: map[uint64]*watched{}}
+	go s.readEvents(s.sensors)
+	return s.sensors, nil
+}
+
+// watch registers a created container with the monitor and places its file
+// marks, before Start lets its first instruction run. An error means the
+// policy's monitoring cannot be had and the container must not start.
+func (s *service) watch(ctx context.Context, c *container, spec *specs.Spec) error {
+	pol := c.plan.policy
+	if pol.Monitor.Mode == policy.ModeOff || pol.Monitor.Mode == "" {
+		return nil
+	}
+	err := s.register(ctx, c, spec)
+	if err == nil {
+		return nil
+	}
+	if pol.OnError == policy.OnErrorAllow {
+		log.G(ctx).WithError(err).Warn("vigil could not watch the container; its policy says onError: allow, so it starts unwatched")
+		c.plan.notes = append(c.plan.notes, "not watched: "+err.Error())
+		return nil
+	}
+	return fmt.Errorf("vigil refused container %s: policy %q asks for monitor mode %s: %w", c.id, pol.Name, pol.Monitor.Mode, err)
+}
+
+func (s *service) register(ctx context.Context, c *container, spec *specs.Spec) error {
+	pol := c.plan.policy
+	rs, err := loadRules(pol.Monitor.Rules)
+	if err != nil {
+		return err
+	}
+	sn, err := s.openSensors(c.plan.cfg)
+	if err != nil {
+		return err
+	}
+	cgDir, err := monitor.CgroupDirOfPID(int(c.pid))
+	if err != nil {
+		return fmt.Errorf("cgroup of init pid %d: %w", c.pid, err)
+	}
+	cgid, err := monitor.CgroupIDOfDir(cgDir)
+	if err != nil {
+		return err
+	}
+	c.cgid = cgid
+	rootfs := rootfsOf(c.bundle, spec)
+	k := kernelPlan(rs, pol.Monitor)
+	exes, identity, err := classifyExes(rootfs, k.names)
+	if err != nil {
+		return err
+	}
+	w := &watched{c: c, rules: rs, mon: pol.Monitor, identity: identity}
+	mode := monitor.Enforce
+	if pol.Monitor.Mode == policy.ModeAudit {
+		mode = monitor.Audit
+	}
+	if err := sn.mon.Register(cgid, monitor.Container{
+		InitTGID:       c.pid,
+		Mode:           mode,
+		KillMask:       k.killMask,
+		KillEntrypoint: pol.Monitor.KillEntrypoint,
+		Names:          k.names,
+		Exes:           exes,
+		CgroupV2Path:   cgDir,
+		Meta:           containerMeta(ctx, c),
+	}); err != nil {
+		return fmt.Errorf("register with the eBPF monitor: %w", err)
+	}
+	sn.mu.Lock()
+	sn.byCgroup[cgid] = w
+	sn.mu.Unlock()
+
+	paths := markPaths(rs.FilePaths(nil))
+	if len(paths) > 0 {
+		res, err := sn.files.Watch(fanotify.Watch{Key: c.id, Rootfs: rootfs, Paths: paths, Decide: func(a fanotify.Access) fanotify.Verdict {
+			return s.onFileAccess(w, a)
+		}})
+		if err != nil {
+			s.unwatch(ctx, c)
+			return fmt.Errorf("place fanotify marks: %w", err)
+		}
+		log.G(ctx).WithField("marked", res.Marked).WithField("missing", res.Missing).Debug("vigil file marks placed")
+	}
+	if err := sn.files.WatchMount(c.id+"/writes", rootfs, func(a fanotify.Access) { s.onFileWrite(w, a) }); err != nil {
+		log.G(ctx).WithError(err).Warn("vigil cannot see writes in this container (write-drift rules only see execs)")
+	}
+	c.plan.applied[annMonitor] = fmt.Sprintf("%s (kernel kills %s)", pol.Monitor.Mode, monitor.ClassString(k.killMask))
+	return nil
+}
+
+// unwatch removes everything watch placed.
+func (s *service) unwatch(ctx context.Context, c *container) {
+	s.mu.Lock()
+	sn := s.sensors
+	s.mu.Unlock()
+	if sn == nil || c.cgid == 0 {
+		return
+	}
+	sn.files.Unwatch(c.id)
+	sn.files.Unwatch(c.id + "/writes")
+	if err := sn.mon.Unregister(c.cgid); err != nil && !errors.Is(err, monitor.ErrNotRegistered) {
+		log.G(ctx).WithError(err).Warn("vigil could not unregister the container from the monitor")
+	}
+	sn.mu.Lock()
+	delete(sn.byCgroup, c.cgid)
+	sn.mu.Unlock()
+}
+
+// closeSensors closes this shim's handles; the pinned program set stays.
+func (s *service) closeSensors() {
+	s.mu.Lock()
+	sn := s.sensors
+	s.sensors = nil
+	s.mu.Unlock()
+	if sn == nil {
+		return
+	}
+	sn.files.Close()
+	sn.mon.Close()
+	sn.out.Close()
+}
+
+func rootfsOf(bundle string, spec *specs.Spec) string {
+	if spec.Root != nil && spec.Root.Path != "" {
+		if filepath.IsAbs(spec.Root.Path) {
+			return spec.Root.Path
+		}
+		return filepath.Join(bundle, spec.Root.Path)
+	}
+	return filepath.Join(bundle, "rootfs")
+}
+
+func containerMeta(ctx context.Context, c *container) event.Container {
+	f := c.plan.facts
+	img := policy.NormalizeImage(f.Image)
+	m := event.Container{
+		ID:              c.id,
+		Name:            f.ContainerName,
+		Image:           img.Ref,
+		ImageRepository: img.Name,
+		ImageTag:        img.Tag,
+		K8sNamespace:    f.K8sNamespace,
+		K8sPodName:      firstNonEmpty(f.Annotations[annCRISandboxName], f.Labels[labelPodName], f.PodLabels[labelPodName]),
+		Labels:          f.Labels,
+	}
+	return m
+}
+
+// readEvents evaluates the rules on every kernel event of this shim's
+// containers.
+func (s *service) readEvents(sn *sensors) {
+	for ev := range sn.mon.Events() {
+		sn.mu.RLock()
+		w := sn.byCgroup[ev.Container.CgroupID]
+		sn.mu.RUnlock()
+		if w == nil {
+			continue
+		}
+		w.identify(ev)
+		s.evaluate(w, ev, "exec")
+	}
+}
+
+// evaluate runs every rule on ev, reports each match and carries out the
+// strongest action. It returns whether the container is being killed.
+func (s *service) evaluate(w *watched, ev *event.Event, sensor string) bool {
+	matches := w.rules.Match(ev)
+	if len(matches) == 0 {
+		return false
+	}
+	killAt, _ := rules.ParsePriority(w.mon.KillAt.String())
+	kill := false
+	var alertsToSend []alerts.Alert
+	for _, r := range matches {
+		a := rules.Decide(r, string(w.mon.Mode), killAt, w.mon.Kill, w.mon.AlertOnly)
+		al := newAlert(r, ev, w, a, sensor)
+		alertsToSend = append(alertsToSend, al)
+		if a == rules.Kill {
+			kill = true
+		}
+	}
+	if kill {
+		s.killTask(w, matches[0].Name())
+	}
+	s.mu.Lock()
+	sn := s.sensors
+	s.mu.Unlock()
+	for _, al := range alertsToSend {
+		if sn != nil {
+			sn.out.Send(al)
+		}
+		s.publishAlert(al)
+	}
+	return kill
+}
+
+func newAlert(r *rules.Rule, ev *event.Event, w *watched, a rules.Action, sensor string) alerts.Alert {
+	p, _ := alerts.ParsePriority(r.Priority().String())
+	al := alerts.NewAlert(ev.Time, r.Name(), p, rules.FormatOutput(r, ev), rules.OutputFields(r, ev), r.Tags())
+	act := alerts.ActionAlert
+	if a == rules.Kill {
+		act = alerts.ActionKill
+	}
+	al.Vigil = &alerts.Vigil{
+		Action:       act,
+		KernelAction: ev.KernelAction,
+		Policy:       w.c.plan.policy.Name,
+		ContainerID:  w.c.id,
+		Namespace:    w.c.plan.facts.ContainerdNamespace,
+		Sensor:       sensor,
+	}
+	return al
+}
+
+// killTask kills every process of the container through the runc task
+// service, once: containerd then sees an ordinary exit 137.
+func (s *service) killTask(w *watched, why string) {
+	w.killOnce.Do(func() {
+		w.c.killed = why
+		ctx := namespaces.WithNamespace(context.Background(), w.c.plan.facts.ContainerdNamespace)
+		go func() {
+			_, err := s.inner.Kill(ctx, &taskapi.KillRequest{ID: w.c.id, Signal: 9, All: true})
+			l := log.G(ctx).WithField("container", w.c.id).WithField("rule", why)
+			if err != nil {
+				l.WithError(err).Error("vigil could not kill the task")
+				return
+			}
+			l.Warn("vigil killed the task")
+		}()
+	})
+}
+
+// onFileAccess answers a fanotify permission event: deny when a matching
+// rule kills (and kill the task), allow otherwise.
+func (s *service) onFileAccess(w *watched, a fanotify.Access) fanotify.Verdict {
+	ev := fanotify.ToEvent(a)
+	ev.Container = w.c.meta()
+	if s.evaluateFile(w, ev) {
+		return fanotify.Deny
+	}
+	return fanotify.Allow
+}
+
+func (s *service) evaluateFile(w *watched, ev *event.Event) bool {
+	// A denied open must say so in the alert: decide first, then report.
+	killAt, _ := rules.ParsePriority(w.mon.KillAt.String())
+	for _, r := range w.rules.Match(ev) {
+		if rules.Decide(r, string(w.mon.Mode), killAt, w.mon.Kill, w.mon.AlertOnly) == rules.Kill {
+			ev.KernelAction = "denied"
+			break
+		}
+	}
+	return s.evaluate(w, ev, "fanotify")
+}
+
+// onFileWrite evaluates a write notification (drift by writing).
+func (s *service) onFileWrite(w *watched, a fanotify.Access) {
+	ev := fanotify.ToEvent(a)
+	ev.Container = w.c.meta()
+	s.evaluate(w, ev, "fanotify")
+}
+
+func (c *container) meta() event.Container {
+	m := containerMeta(context.Background(), c)
+	m.CgroupID = c.cgid
+	return m
+}
+
+// identify names an exec by what its file is: a multi-call binary by its
+// applet, a renamed or hard-linked interpreter by the name it has in the
+// image.
+func (w *watched) identify(ev *event.Event) {
+	p := &ev.Process
+	name, ok := w.identity[[2]uint64{p.ExeDev, p.ExeIno}]
+	if !ok || name == "" {
+		return
+	}
+	if self, ok := strings.CutPrefix(name, multicallMarker); ok {
+		if applet := appletOf(p, self); applet != "" {
+			p.Name = applet
+		}
+		return
+	}
+	p.Name = name
+}
+
+// appletOf is what a multi-call binary whose own file is named self runs:
+// argv[0]'s base name, or argv[1] when argv[0] names the binary itself
+// ("busybox sh -c ...").
+func appletOf(p *event.Process, self string) string {
+	a0 := filepath.Base(p.Exe)
+	if a0 == self || a0 == "busybox" || a0 == "toybox" {
+		if len(p.Args) > 0 {
+			return filepath.Base(p.Args[0])
+		}
+		return ""
+	}
+	return a0
+}
+
+// publishAlert puts the alert on containerd's event bus.
+func (s *service) publishAlert(al alerts.Alert) {
+	if s.publisher == nil {
+		return
+	}
+	b, err := alerts.Marshal(al)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), al.Vigil.Namespace), 5*time.Second)
+	defer cancel()
+	if err := s.publisher.Publish(ctx, AlertTopic, alertEvent(b)); err != nil {
+		log.G(ctx).WithError(err).Debug("vigil could not publish the alert event")
+	}
+}
+
+// loadRules loads the built-in rules and the policy's extra files, once per
+// list of files in this shim.
+func loadRules(files []string) (*rules.Ruleset, error) {
+	key := strings.Join(files, "\x00")
+	rulesMu.Lock()
+	defer rulesMu.Unlock()
+	if rs, ok := rulesCache[key]; ok {
+		return rs, nil
+	}
+	var extra []rules.Source
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("rules file: %w", err)
+		}
+		extra = append(extra, rules.Source{Name: f, Data: b})
+	}
+	rs, _, err := rules.LoadBuiltin(extra...)
+	if err != nil {
+		return nil, fmt.Errorf("load rules: %w", err)
+	}
+	rulesCache[key] = rs
+	return rs, nil
+}
+
+var (
+	rulesMu    sync.Mutex
+	rulesCache = map[string]*rules.Ruleset{}
+)

@@ -19,21 +19,26 @@ type runtimeOptions struct {
 }
 
 // tomlOptions is the containerd runtime table's `options` body as CRI sends
-// it (ConfigBody): runc's options by their Go names plus vigil's ConfigPath.
+// it (ConfigBody): runc's options by their Go names plus vigil's
+// VigilConfigPath. CRI sends the body only when the table has no
+// ConfigPath (it then sends ConfigPath alone), so a handler that needs runc
+// options (SystemdCgroup, BinaryName) names the policy file with
+// VigilConfigPath instead.
 type tomlOptions struct {
-	ConfigPath     string `toml:"ConfigPath"`
-	NoPivotRoot    bool   `toml:"NoPivotRoot"`
-	NoNewKeyring   bool   `toml:"NoNewKeyring"`
-	ShimCgroup     string `toml:"ShimCgroup"`
-	IoUid          uint32 `toml:"IoUid"`
-	IoGid          uint32 `toml:"IoGid"`
-	BinaryName     string `toml:"BinaryName"`
-	Root           string `toml:"Root"`
-	SystemdCgroup  bool   `toml:"SystemdCgroup"`
-	CriuImagePath  string `toml:"CriuImagePath"`
-	CriuWorkPath   string `toml:"CriuWorkPath"`
-	TaskAPIAddress string `toml:"TaskApiAddress"`
-	TaskAPIVersion uint32 `toml:"TaskApiVersion"`
+	VigilConfigPath string `toml:"VigilConfigPath"`
+	ConfigPath      string `toml:"ConfigPath"`
+	NoPivotRoot     bool   `toml:"NoPivotRoot"`
+	NoNewKeyring    bool   `toml:"NoNewKeyring"`
+	ShimCgroup      string `toml:"ShimCgroup"`
+	IoUid           uint32 `toml:"IoUid"`
+	IoGid           uint32 `toml:"IoGid"`
+	BinaryName      string `toml:"BinaryName"`
+	Root            string `toml:"Root"`
+	SystemdCgroup   bool   `toml:"SystemdCgroup"`
+	CriuImagePath   string `toml:"CriuImagePath"`
+	CriuWorkPath    string `toml:"CriuWorkPath"`
+	TaskAPIAddress  string `toml:"TaskApiAddress"`
+	TaskAPIVersion  uint32 `toml:"TaskApiVersion"`
 }
 
 // decodeOptions translates whatever runtime options containerd sent into runc
@@ -59,8 +64,8 @@ func decodeOptions(a typeurl.Any) (runtimeOptions, error) {
 			if err := toml.Unmarshal(o.ConfigBody, &t); err != nil {
 				return runtimeOptions{}, fmt.Errorf("runtime options body (TOML): %w", err)
 			}
-			if t.ConfigPath != "" && out.ConfigPath == "" {
-				out.ConfigPath = t.ConfigPath
+			if out.ConfigPath == "" {
+				out.ConfigPath = firstNonEmpty(t.VigilConfigPath, t.ConfigPath)
 			}
 			out.Runc = &runcoptions.Options{
 				NoPivotRoot: t.NoPivotRoot, NoNewKeyring: t.NoNewKeyring, ShimCgroup: t.ShimCgroup,
