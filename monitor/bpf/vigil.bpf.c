@@ -373,6 +373,29 @@ static __always_inline __u32 tty_nr(struct task_struct *task)
 	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
 }
 
+/* file_origin says where an executable file comes from: the overlay's
+ * upper layer (written or copied up in the container), a memfd, or a file
+ * with no name left. */
+static __always_inline __u32 file_origin(struct file *file)
+{
+	__u32 flags = 0;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+	if (BPF_CORE_READ(sb, s_magic) == OVERLAYFS_SUPER_MAGIC) {
+		struct ovl_inode *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+		if (BPF_CORE_READ(oi, __upperdentry))
+			flags |= EV_UPPER;
+	}
+	if (BPF_CORE_READ(inode, __i_nlink) == 0)
+		flags |= EV_DELETED;
+	char dname[TASK_COMM_LEN] = {};
+	bpf_probe_read_kernel_str(dname, sizeof(dname), BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	if (dname[0] == 'm' && dname[1] == 'e' && dname[2] == 'm' && dname[3] == 'f' && dname[4] == 'd' &&
+	    dname[5] == ':')
+		flags |= EV_MEMFD;
+	return flags;
+}
+
 /* ---- exec ---- */
 
 SEC("tp_btf/sched_process_exec")
@@ -443,18 +466,15 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
 	ev->exe_dev = BPF_CORE_READ(sb, s_dev);
 	ev->exe_ino = BPF_CORE_READ(inode, i_ino);
-	if (BPF_CORE_READ(sb, s_magic) == OVERLAYFS_SUPER_MAGIC) {
-		struct ovl_inode *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
-		if (BPF_CORE_READ(oi, __upperdentry))
-			ev->flags |= EV_UPPER;
-	}
-	if (BPF_CORE_READ(inode, __i_nlink) == 0)
-		ev->flags |= EV_DELETED;
+	ev->flags |= file_origin(file);
 	char dname[TASK_COMM_LEN] = {};
 	bpf_probe_read_kernel_str(dname, sizeof(dname), BPF_CORE_READ(file, f_path.dentry, d_name.name));
-	if (dname[0] == 'm' && dname[1] == 'e' && dname[2] == 'm' && dname[3] == 'f' && dname[4] == 'd' &&
-	    dname[5] == ':')
-		ev->flags |= EV_MEMFD;
+	/* A script's own file (bprm->executable, handed to its interpreter): a
+	 * script written into the container and run directly is drift even
+	 * though its interpreter comes from the image. */
+	struct file *script = BPF_CORE_READ(bprm, executable);
+	if (script && script != file)
+		ev->flags |= file_origin(script);
 	if (tgid == cfg->init_tgid)
 		ev->flags |= EV_ENTRYPOINT;
 
