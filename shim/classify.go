@@ -2,8 +2,7 @@ package shim
 
 import (
 	"encoding/json"
-	"errors"
-	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -99,15 +98,30 @@ func classifyExes(rootfs string, names map[string]uint32) ([]monitor.Exe, map[[2
 	}
 	inodes := map[[2]uint64]*inode{}
 	paths := map[[2]uint64]string{}
-	for name, class := range names {
-		for _, dir := range binDirs {
+	for _, dir := range binDirs {
+		// One directory read instead of a lookup per name and directory:
+		// images hold far more programs than the rules name.
+		hostDir, err := securejoin.SecureJoin(rootfs, dir)
+		if err != nil {
+			continue
+		}
+		entries, err := os.ReadDir(hostDir)
+		if err != nil {
+			continue
+		}
+		for _, de := range entries {
+			name := de.Name()
+			class, ok := names[name]
+			if !ok {
+				continue
+			}
 			p := path.Join(dir, name)
 			full, err := securejoin.SecureJoin(rootfs, p)
 			if err != nil {
 				continue
 			}
 			e, err := monitor.StatExe(full, class)
-			if errors.Is(err, fs.ErrNotExist) || err != nil {
+			if err != nil {
 				continue
 			}
 			key := [2]uint64{e.Dev, e.Ino}

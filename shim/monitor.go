@@ -94,15 +94,52 @@ func (s *service) openSensors(cfg *policy.Config) (*sensors, error) {
 	return s.sensors, nil
 }
 
+// prepared is the monitor work that depends only on the policy: done while
+// runc creates the container, so it costs the start path nothing.
+type prepared struct {
+	done  chan struct{}
+	rules *rules.Ruleset
+	sn    *sensors
+	k     kernelFilter
+	err   error
+}
+
+// monitored reports whether a policy asks for the monitor.
+func monitored(p *policy.Policy) bool {
+	return p.Monitor.Mode != policy.ModeOff && p.Monitor.Mode != ""
+}
+
+// prepare loads the rules, compiles the kernel filter and opens the
+// sensors in the background; nil when the policy does not monitor.
+func (s *service) prepare(p *plan) *prepared {
+	if !monitored(p.policy) {
+		return nil
+	}
+	pr := &prepared{done: make(chan struct{})}
+	go func() {
+		defer close(pr.done)
+		if pr.rules, pr.err = loadRules(p.policy.Monitor.Rules); pr.err != nil {
+			return
+		}
+		pr.k = kernelPlan(pr.rules, p.policy.Monitor)
+		pr.sn, pr.err = s.openSensors(p.cfg)
+	}()
+	return pr
+}
+
 // watch registers a created container with the monitor and places its file
 // marks, before Start lets its first instruction run. An error means the
 // policy's monitoring cannot be had and the container must not start.
-func (s *service) watch(ctx context.Context, c *container, spec *specs.Spec) error {
+func (s *service) watch(ctx context.Context, c *container, spec *specs.Spec, pr *prepared) error {
 	pol := c.plan.policy
-	if pol.Monitor.Mode == policy.ModeOff || pol.Monitor.Mode == "" {
+	if pr == nil {
 		return nil
 	}
-	err := s.register(ctx, c, spec)
+	<-pr.done
+	err := pr.err
+	if err == nil {
+		err = s.register(ctx, c, spec, pr)
+	}
 	if err == nil {
 		return nil
 	}
@@ -114,16 +151,9 @@ func (s *service) watch(ctx context.Context, c *container, spec *specs.Spec) err
 	return fmt.Errorf("vigil refused container %s: policy %q asks for monitor mode %s: %w", c.id, pol.Name, pol.Monitor.Mode, err)
 }
 
-func (s *service) register(ctx context.Context, c *container, spec *specs.Spec) error {
+func (s *service) register(ctx context.Context, c *container, spec *specs.Spec, pr *prepared) error {
 	pol := c.plan.policy
-	rs, err := loadRules(pol.Monitor.Rules)
-	if err != nil {
-		return err
-	}
-	sn, err := s.openSensors(c.plan.cfg)
-	if err != nil {
-		return err
-	}
+	rs, sn, k := pr.rules, pr.sn, pr.k
 	cgDir, err := monitor.CgroupDirOfPID(int(c.pid))
 	if err != nil {
 		return fmt.Errorf("cgroup of init pid %d: %w", c.pid, err)
@@ -134,7 +164,6 @@ func (s *service) register(ctx context.Context, c *container, spec *specs.Spec) 
 	}
 	c.cgid = cgid
 	rootfs := rootfsOf(c.bundle, spec)
-	k := kernelPlan(rs, pol.Monitor)
 	exes, identity, err := classifyExes(rootfs, k.names)
 	if err != nil {
 		return err

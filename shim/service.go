@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	taskapi "github.com/containerd/containerd/api/runtime/task/v3"
 	"github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2/task"
@@ -59,6 +60,18 @@ type service struct {
 	mu         sync.Mutex
 	containers map[string]*container
 	sensors    *sensors // node monitor and file sensor, opened on first use
+	// pending counts unregistrations still running.
+	pending sync.WaitGroup
+}
+
+// waitTimeout waits for wg, at most d.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }
 
 // container is what the shim keeps about one container it hardened.
@@ -86,6 +99,7 @@ func (s *service) RegisterTTRPC(server *ttrpc.Server) error {
 // spec, then registers it with the monitor before Start can run it.
 func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*taskapi.CreateTaskResponse, error) {
 	ctx = log.WithLogger(ctx, log.G(ctx).WithField("container", r.ID))
+	t0 := time.Now()
 	opts, err := decodeOptions(r.Options)
 	if err != nil {
 		return nil, errgrpc.ToGRPC(fmt.Errorf("%w: %v", errdefs.ErrInvalidArgument, err))
@@ -109,12 +123,17 @@ func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*ta
 	if r.Options, err = opts.runcAny(); err != nil {
 		return nil, errgrpc.ToGRPC(err)
 	}
+	pr := s.prepare(p)
+	t1 := time.Now()
 	resp, err := s.inner.Create(ctx, r)
 	if err != nil {
 		return nil, err
 	}
+	t2 := time.Now()
 	c := &container{id: r.ID, bundle: r.Bundle, plan: p, pid: resp.Pid}
-	if err := s.watch(ctx, c, spec); err != nil {
+	err = s.watch(ctx, c, spec, pr)
+	log.G(ctx).WithField("decide", t1.Sub(t0)).WithField("runc", t2.Sub(t1)).WithField("watch", time.Since(t2)).Debug("vigil create")
+	if err != nil {
 		// The policy asks for a watched container and it cannot be watched:
 		// take back what runc created and refuse.
 		s.inner.Kill(ctx, &taskapi.KillRequest{ID: r.ID, Signal: 9, All: true})
@@ -137,7 +156,14 @@ func (s *service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskap
 		delete(s.containers, r.ID)
 		s.mu.Unlock()
 		if c != nil {
-			s.unwatch(ctx, c)
+			// Unregistering waits for an RCU grace period in the kernel;
+			// cgroup ids are never reused, so it need not hold up Delete.
+			// Shutdown waits for it.
+			s.pending.Add(1)
+			go func() {
+				defer s.pending.Done()
+				s.unwatch(context.WithoutCancel(ctx), c)
+			}()
 		}
 	}
 	return s.inner.Delete(ctx, r)
@@ -149,6 +175,7 @@ func (s *service) Shutdown(ctx context.Context, r *taskapi.ShutdownRequest) (*em
 	n := len(s.containers)
 	s.mu.Unlock()
 	if n == 0 {
+		waitTimeout(&s.pending, 5*time.Second)
 		s.closeSensors()
 	}
 	return s.inner.Shutdown(ctx, r)

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"time"
@@ -16,13 +17,15 @@ import (
 )
 
 func main() {
-	n := flag.Int("n", 20, "runs per measurement")
+	n := flag.Int("n", 20, "runs per start-to-exit measurement")
+	rounds := flag.Int("rounds", 5, "rounds per monitor measurement")
+	containers := flag.Int("containers", 100, "monitored containers for the many-containers measurement")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: requires root (runs containerd, runc and eBPF)")
 		os.Exit(2)
 	}
-	if err := run(*n); err != nil {
+	if err := run(*n, *rounds, *containers); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -32,11 +35,12 @@ func main() {
 type result struct {
 	name         string
 	stock, vigil time.Duration
-	unit         string
 	target       float64
+	// bytes prints the values as byte counts, not durations.
+	bytes bool
 }
 
-func run(n int) error {
+func run(n, rounds, containers int) error {
 	tools, err := harness.BuildTools()
 	if err != nil {
 		return err
@@ -48,8 +52,22 @@ func run(n int) error {
 	}
 	defer d.Stop()
 	const img = "docker.io/vigil/busybox:latest"
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return err
+	}
+	loop := filepath.Join(d.Dir, "loop")
+	build := exec.Command("go", "build", "-o", loop, "./test/bench/loop")
+	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build the loop workload: %v\n%s", err, out)
+	}
+	loopBin, err := os.ReadFile(loop)
+	if err != nil {
+		return err
+	}
 	archive := filepath.Join(d.Dir, "img.tar")
-	if err := harness.BuildBusyboxImage(archive, img); err != nil {
+	if err := harness.BuildBusyboxImage(archive, img, harness.ImageFile{Path: loopPath, Mode: 0o755, Data: loopBin}); err != nil {
 		return err
 	}
 	ctx := context.Background()
@@ -94,7 +112,7 @@ func run(n int) error {
 		result{name: "start-to-exit: stock, no seccomp vs vigil runtime/default", stock: median(times[2]), vigil: median(times[1])},
 	)
 
-	more, err := monitorBenches(ctx, d, img, policyFile, n)
+	more, err := monitorBenches(ctx, d, img, loop, rounds, containers)
 	if err != nil {
 		return err
 	}
@@ -110,7 +128,7 @@ func median(d []time.Duration) time.Duration {
 }
 
 func report(rows []result) {
-	fmt.Printf("%-58s %14s %14s %8s %8s\n", "measurement", "baseline", "vigil", "ratio", "target")
+	fmt.Printf("%-64s %14s %14s %8s %8s\n", "measurement", "baseline", "vigil", "ratio", "target")
 	for _, r := range rows {
 		ratio := float64(r.vigil) / float64(r.stock)
 		mark := "ok"
@@ -121,6 +139,10 @@ func report(rows []result) {
 		if r.target > 0 {
 			t = fmt.Sprintf("≤%.2f", r.target)
 		}
-		fmt.Printf("%-58s %14s %14s %8.3f %8s %s\n", r.name, r.stock.Round(time.Microsecond), r.vigil.Round(time.Microsecond), ratio, t, mark)
+		a, b := r.stock.String(), r.vigil.String()
+		if r.bytes {
+			a, b = fmt.Sprintf("%d B", r.stock), fmt.Sprintf("%d B", r.vigil)
+		}
+		fmt.Printf("%-64s %14s %14s %8.3f %8s %s\n", r.name, a, b, ratio, t, mark)
 	}
 }
