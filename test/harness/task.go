@@ -67,11 +67,28 @@ func (d *Daemon) Exec(ctx context.Context, id, execID string, cmdline ...string)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	res := RunResult{Output: out.String()}
+	res := RunResult{Output: WithoutCtrWarnings(out.String())}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		res.ExitCode = ee.ExitCode()
 		return res, nil
 	}
 	return res, err
+}
+
+// WithoutCtrWarnings drops ctr's own log lines (containerd's cgroup v1
+// deprecation warning) from a container's output.
+func WithoutCtrWarnings(out string) string {
+	if !strings.Contains(out, "level=warning") {
+		return out
+	}
+	lines := strings.SplitAfter(out, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if strings.HasPrefix(l, "time=") && strings.Contains(l, "level=warning") {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	return strings.Join(kept, "")
 }
