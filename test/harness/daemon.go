@@ -30,6 +30,12 @@ type DaemonOptions struct {
 	ExtraConfig string
 	// Env is added to the daemon's environment (and so the shims').
 	Env []string
+	// Containerd is the containerd release to run ("v2.3.7"); empty means
+	// the version go.mod pins. See Tools.WithContainerd.
+	Containerd string
+	// CRIHandlers are the CRI runtime handlers (with CRI); empty means one
+	// handler "vigil" whose ConfigPath option is PolicyConfig.
+	CRIHandlers []CRIHandler
 }
 
 // Daemon is a private containerd with its own root, state and socket.
@@ -51,6 +57,12 @@ func StartDaemon(t *Tools, opts DaemonOptions) (*Daemon, error) {
 	dir, err := os.MkdirTemp("/var/lib", "vigil-e2e-")
 	if err != nil {
 		return nil, err
+	}
+	if opts.Containerd != "" {
+		if t, err = t.WithContainerd(opts.Containerd); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
 	}
 	d := &Daemon{Tools: t, Dir: dir, Address: filepath.Join(dir, "c.sock"), Namespace: "vigil-test"}
 	cfg := d.config(opts)
@@ -90,11 +102,23 @@ func StartDaemon(t *Tools, opts DaemonOptions) (*Daemon, error) {
 
 func (d *Daemon) config(opts DaemonOptions) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "version = 3\nroot = %q\nstate = %q\n", filepath.Join(d.Dir, "root"), filepath.Join(d.Dir, "state"))
-	if !opts.CRI {
-		b.WriteString(`disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images", "io.containerd.podsandbox.controller.v1.podsandbox", "io.containerd.sandbox.controller.v1.shim", "io.containerd.nri.v1.nri"]` + "\n")
+	if legacyContainerd(opts.Containerd) {
+		// containerd 1.x reads config version 2 and has no CRI sub-plugins.
+		fmt.Fprintf(&b, "version = 2\nroot = %q\nstate = %q\n", filepath.Join(d.Dir, "root"), filepath.Join(d.Dir, "state"))
+		b.WriteString(`disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.nri.v1.nri"]` + "\n")
+	} else {
+		fmt.Fprintf(&b, "version = 3\nroot = %q\nstate = %q\n", filepath.Join(d.Dir, "root"), filepath.Join(d.Dir, "state"))
+		if !opts.CRI {
+			b.WriteString(`disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images", "io.containerd.podsandbox.controller.v1.podsandbox", "io.containerd.sandbox.controller.v1.shim", "io.containerd.nri.v1.nri"]` + "\n")
+		} else {
+			// NRI listens on one host-wide socket; private daemons leave it off.
+			b.WriteString(`disabled_plugins = ["io.containerd.nri.v1.nri"]` + "\n")
+		}
 	}
 	fmt.Fprintf(&b, "[grpc]\n  address = %q\n[ttrpc]\n  address = %q\n", d.Address, d.Address+".ttrpc")
+	if opts.CRI && !legacyContainerd(opts.Containerd) {
+		b.WriteString(d.criConfig(opts))
+	}
 	b.WriteString(opts.ExtraConfig)
 	return b.String()
 }
@@ -138,7 +162,7 @@ func (d *Daemon) Run(ctx context.Context, runtime, image, id string, flags []str
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	res := RunResult{Output: out.String()}
+	res := RunResult{Output: WithoutCtrWarnings(out.String())}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		res.ExitCode = ee.ExitCode()
@@ -174,15 +198,18 @@ func (d *Daemon) Stop() {
 	d.stopped = true
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if out, err := d.Ctr(ctx, "tasks", "ls", "-q"); err == nil {
-		for _, id := range strings.Fields(out) {
-			d.Ctr(ctx, "tasks", "kill", "-a", "-s", "SIGKILL", id)
-			d.Ctr(ctx, "tasks", "delete", "-f", id)
+	// The CRI namespace too: a pod a failed test left must not leave shims.
+	for _, ns := range []string{d.Namespace, CRINamespace} {
+		if out, err := d.CtrIn(ctx, ns, "tasks", "ls", "-q"); err == nil {
+			for _, id := range strings.Fields(out) {
+				d.CtrIn(ctx, ns, "tasks", "kill", "-a", "-s", "SIGKILL", id)
+				d.CtrIn(ctx, ns, "tasks", "delete", "-f", id)
+			}
 		}
-	}
-	if out, err := d.Ctr(ctx, "containers", "ls", "-q"); err == nil {
-		for _, id := range strings.Fields(out) {
-			d.Ctr(ctx, "containers", "delete", id)
+		if out, err := d.CtrIn(ctx, ns, "containers", "ls", "-q"); err == nil {
+			for _, id := range strings.Fields(out) {
+				d.CtrIn(ctx, ns, "containers", "delete", id)
+			}
 		}
 	}
 	if d.cmd != nil && d.cmd.Process != nil {
