@@ -234,9 +234,20 @@ func (s *service) closeSensors() {
 	if sn == nil {
 		return
 	}
+	// Alert delivery never blocks the shim, so what it could not deliver
+	// is counted: report it once, when the shim ends.
+	l := log.L.WithField("alerts", sn.out.Stats()).WithField("invalidAlerts", sn.out.Invalid())
+	if st, err := sn.mon.Stats(); err == nil {
+		l = l.WithField("events", st.Events).WithField("eventDrops", st.Drops).WithField("kernelKills", st.Kernel.Kills)
+	}
+	fst := sn.files.Stats()
+	l = l.WithField("fileDenied", fst.Denied).WithField("fileOverflows", fst.Overflows)
 	sn.files.Close()
 	sn.mon.Close()
-	sn.out.Close()
+	if err := sn.out.Close(); err != nil {
+		l = l.WithError(err)
+	}
+	l.Info("vigil sensors closed")
 }
 
 func rootfsOf(bundle string, spec *specs.Spec) string {

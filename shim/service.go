@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/containerd/continuity"
 	"os"
 	"path/filepath"
 	"sync"
@@ -200,25 +201,8 @@ func writeSpecAtomic(path string, spec *specs.Spec) error {
 	if err != nil {
 		return fmt.Errorf("encode OCI spec: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".config.json.vigil-")
-	if err != nil {
+	if err := continuity.AtomicWriteFile(path, b, 0o644); err != nil {
 		return fmt.Errorf("write OCI spec: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write OCI spec: %w", err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }

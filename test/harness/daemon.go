@@ -3,7 +3,6 @@ package harness
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -157,19 +156,9 @@ func (d *Daemon) Run(ctx context.Context, runtime, image, id string, flags []str
 	args := append([]string{"run", "--rm", "--runtime", runtime}, flags...)
 	args = append(args, image, id)
 	args = append(args, cmdline...)
-	full := append([]string{"--address", d.Address, "--namespace", d.Namespace}, args...)
-	cmd := exec.CommandContext(ctx, d.Tools.Ctr, full...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	res := RunResult{Output: WithoutCtrWarnings(out.String())}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		res.ExitCode = ee.ExitCode()
-		if strings.Contains(res.Output, "ctr: ") && res.ExitCode == 1 {
-			return res, fmt.Errorf("ctr run %s: %s", id, strings.TrimSpace(res.Output))
-		}
-		return res, nil
+	res, err := d.ctrProcess(ctx, args)
+	if err == nil && res.ExitCode == 1 && strings.Contains(res.Output, "ctr: ") {
+		return res, fmt.Errorf("ctr run %s: %s", id, strings.TrimSpace(res.Output))
 	}
 	return res, err
 }

@@ -62,8 +62,15 @@ func (r *Running) Wait(ctx context.Context) (RunResult, error) {
 // Exec runs a process in a running container with `ctr task exec` and
 // returns its output and exit code.
 func (d *Daemon) Exec(ctx context.Context, id, execID string, cmdline ...string) (RunResult, error) {
-	args := append([]string{"--address", d.Address, "--namespace", d.Namespace, "tasks", "exec", "--exec-id", execID, id}, cmdline...)
-	cmd := exec.CommandContext(ctx, d.Tools.Ctr, args...)
+	return d.ctrProcess(ctx, append([]string{"tasks", "exec", "--exec-id", execID, id}, cmdline...))
+}
+
+// ctrProcess runs a ctr command that runs a process (run, tasks exec) and
+// returns the process's output and exit code; err is for ctr itself failing
+// to run.
+func (d *Daemon) ctrProcess(ctx context.Context, args []string) (RunResult, error) {
+	full := append([]string{"--address", d.Address, "--namespace", d.Namespace}, args...)
+	cmd := exec.CommandContext(ctx, d.Tools.Ctr, full...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
