@@ -397,9 +397,10 @@ func TestFalcoStockRules(t *testing.T) {
 		{"stratum", execEvent("xmrig", "-o", "stratum+tcp://pool:3333"), true},
 	})
 	checkFires(t, rs, "Read environment variable from /proc files", []fireCase{
-		// Falco's open_read requires fd.num>=0 and vigil reports fd.num -1:
-		// the rule evaluates but cannot fire on vigil events.
-		{"environ", openEvent("/proc/1/environ", true, false), false},
+		// Falco's open_read requires fd.num>=0: vigil reports 0 for an
+		// open it saw, so Falco's file rules fire on vigil's events.
+		{"environ", openEvent("/proc/1/environ", true, false), true},
+		{"other file", openEvent("/proc/1/status", true, false), false},
 	})
 	for name, reason := range map[string]string{
 		"Read sensitive file trusted after startup":                "field proc.duration",

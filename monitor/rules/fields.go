@@ -528,7 +528,14 @@ var fieldTable = func() map[string]*fieldDef {
 			}
 			return nonEmpty(c.ev.File.L4Proto)
 		}),
-		numField("fd.num", "file descriptor number: always -1 (vigil does not see it)", func(c *evalCtx) (int64, bool) { return -1, true }),
+		numField("fd.num", "file descriptor number: 0 for an open vigil saw happen (its number is not known), -1 otherwise", func(c *evalCtx) (int64, bool) {
+			// Falco's open_read/open_write require fd.num>=0 (the open
+			// succeeded): a fanotify event is an open that is happening.
+			if c.ev.Type == event.Open {
+				return 0, true
+			}
+			return -1, true
+		}),
 		ipField("fd.sip", "server (destination) IP", kIP, func(c *evalCtx) (netip.Addr, bool) { return c.serverIP() }),
 		ipField("fd.cip", "client (local) IP", kIP, func(c *evalCtx) (netip.Addr, bool) { return c.clientIP() }),
 		ipField("fd.rip", "remote IP", kIP, func(c *evalCtx) (netip.Addr, bool) { return c.serverIP() }),
