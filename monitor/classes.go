@@ -27,8 +27,10 @@ const (
 	// or has no name left (deleted).
 	ClassDrift = uint32(bpf.VigilClassBitsCLASS_DRIFT)
 	// ClassMulticall marks a busybox-like binary in Exes: the applet is
-	// argv[0]'s basename, or argv[1] when argv[0] names the binary itself,
-	// and the applet's name is looked up in Names.
+	// decided as busybox decides it (argv[0] without one leading '-', its
+	// last path component; while that names the multiplexer, "busybox*",
+	// "toybox*" or the file's own name, the next argument's), and its name
+	// is looked up in Names.
 	ClassMulticall = uint32(bpf.VigilClassBitsCLASS_MULTICALL)
 )
 

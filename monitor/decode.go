@@ -121,11 +121,17 @@ func decodeConnect(raw []byte, epoch time.Time, meta func(uint64) event.Containe
 	var addr netip.Addr
 	switch k.Family {
 	case afInet:
-		addr = netip.AddrFrom4([4]byte(k.Daddr[:4]))
+		addr = netip.AddrFrom4([4]byte(k.Daddr[12:16])) // ::ffff:a.b.c.d
 		ev.File.TypeChar = "4"
 	case afInet6:
 		addr = netip.AddrFrom16(k.Daddr)
 		ev.File.TypeChar = "6"
+		if addr.Is4In6() {
+			// An IPv6 socket reaching an IPv4 peer: an IPv4 connection,
+			// as Falco reports it.
+			addr = addr.Unmap()
+			ev.File.TypeChar = "4"
+		}
 	default:
 		return nil, fmt.Errorf("%w: address family %d", ErrMalformed, k.Family)
 	}
@@ -138,8 +144,17 @@ func decodeConnect(raw []byte, epoch time.Time, meta func(uint64) event.Containe
 	ev.File.SIP = addr.String()
 	ev.File.SPort = k.Dport
 	ev.File.Name = netip.AddrPortFrom(addr, k.Dport).String()
-	if k.Flags&uint32(bpf.VigilEventFlagsEV_DENIED) != 0 {
-		ev.KernelAction = "denied"
+	switch {
+	case k.Flags&uint32(bpf.VigilEventFlagsEV_DENIED) != 0:
+		ev.KernelAction = KernelDenied
+	case k.Flags&uint32(bpf.VigilEventFlagsEV_DENIED_AUDIT) != 0:
+		ev.KernelAction = KernelDeniedAudit
+	}
+	for _, r := range denyReasons {
+		if k.Flags&uint32(r.flag) != 0 {
+			ev.KernelReason = r.name
+			break
+		}
 	}
 	return ev, nil
 }

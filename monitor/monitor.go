@@ -64,8 +64,11 @@ type Container struct {
 	// CgroupV2Path is the container's cgroup2 directory; when set, the
 	// connect/sendmsg programs are attached to it.
 	CgroupV2Path string
-	// Isolate denies every outbound connect/sendmsg (EPERM).
+	// Isolate denies every outbound connect/sendmsg (EPERM) and drops
+	// every packet the container sends (see SetIsolate).
 	Isolate bool
+	// Egress is the container's outbound policy; nil for none.
+	Egress *Egress
 	// MntNS is the inode of the container's mount namespace; 0 reads it
 	// from /proc/<InitTGID>/ns/mnt. Execs outside it started from outside
 	// the container are the runtime's own (runc init) and are ignored.
@@ -120,11 +123,15 @@ type KernelStats struct {
 	NoRingBuffer   uint64 // records for a cgroup without a ring buffer
 	Kills          uint64 // SIGKILLs sent by the exec hook
 	RuntimeSkipped uint64 // container runtime execs (runc init) not reported
+	EgressDenied   uint64 // connects/datagrams refused (policy or isolation)
+	IsolatedDrops  uint64 // packets of isolated containers dropped
 }
 
 type registration struct {
 	cgroupDir string
 	attached  []int // indexes into sockHooks
+	// isolating: isolateHook is attached to cgroupDir.
+	isolating bool
 	meta      event.Container
 }
 
@@ -137,6 +144,7 @@ type Monitor struct {
 	done      chan struct{}
 	wg        sync.WaitGroup
 	bootEpoch time.Time
+	lockPath  string
 
 	mu   sync.RWMutex
 	regs map[uint64]*registration
@@ -168,6 +176,7 @@ func Open(opts Options) (_ *Monitor, err error) {
 		done:      make(chan struct{}),
 		regs:      map[uint64]*registration{},
 		bootEpoch: bootEpoch(),
+		lockPath:  opts.LockPath,
 	}
 	defer func() {
 		if err != nil {
@@ -291,6 +300,12 @@ func (m *Monitor) Register(cgid uint64, c Container) (err error) {
 	if c.Isolate {
 		cfg.EgressFlags |= uint32(bpf.VigilEgressFlagsEGRESS_ISOLATE)
 	}
+	eg, err := planEgress(cgid, c.Egress)
+	if err != nil {
+		return err
+	}
+	cfg.EgressFlags |= eg.flags
+	cfg.DenySet = eg.denyID
 	if cfg.Mntns == 0 && c.InitTGID != 0 {
 		ns, err := mntNS(int(c.InitTGID))
 		if err != nil {
@@ -341,13 +356,39 @@ func (m *Monitor) Register(cgid uint64, c Container) (err error) {
 	if err := m.objs.eventsByCgroup.Put(cgid, m.ring); err != nil {
 		return fmt.Errorf("events_by_cgroup[%d]: %w", cgid, err)
 	}
+	if err := m.writeEgress(eg); err != nil {
+		return err
+	}
 	if c.CgroupV2Path != "" {
 		if err := m.attach(reg); err != nil {
 			return err
 		}
+		if c.Isolate {
+			if err := m.attachIsolate(reg); err != nil {
+				return err
+			}
+		}
 	}
-	if err := m.objs.containers.Put(cgid, &cfg); err != nil {
-		return fmt.Errorf("containers[%d]: %w", cgid, err)
+	put := func() error {
+		if err := m.objs.containers.Put(cgid, &cfg); err != nil {
+			return fmt.Errorf("containers[%d]: %w", cgid, err)
+		}
+		return nil
+	}
+	if eg.denyID != 0 {
+		// Under the node lock, so no other shim removes the set between
+		// loading it and the entry that names it.
+		err = m.withNodeLock(func() error {
+			if _, err := m.loadDenySet(eg.denyFiles, true); err != nil {
+				return err
+			}
+			return put()
+		})
+	} else {
+		err = put()
+	}
+	if err != nil {
+		return err
 	}
 	m.regs[cgid] = reg
 	return nil
@@ -412,11 +453,17 @@ func (m *Monitor) Unregister(cgid uint64) error {
 
 func (m *Monitor) unregisterLocked(cgid uint64) error {
 	var errs []error
+	var old bpf.VigilContainerCfg
+	hadCfg := m.objs.containers.Lookup(cgid, &old) == nil
 	if err := m.objs.containers.Delete(cgid); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		errs = append(errs, fmt.Errorf("containers[%d]: %w", cgid, err))
 	}
-	if reg := m.regs[cgid]; reg != nil && len(reg.attached) > 0 {
+	if reg := m.regs[cgid]; reg != nil && (len(reg.attached) > 0 || reg.isolating) {
 		errs = append(errs, m.detach(reg))
+	}
+	errs = append(errs, m.purgeEgress(cgid))
+	if hadCfg && old.DenySet != 0 {
+		errs = append(errs, m.gcDenySet(old.DenySet))
 	}
 	delete(m.regs, cgid)
 	errs = append(errs, purge[bpf.VigilNameKey](m.objs.nameClass, func(k *bpf.VigilNameKey) bool { return k.Cgid == cgid }))
@@ -449,7 +496,42 @@ func (m *Monitor) detach(reg *registration) error {
 		}
 	}
 	reg.attached = nil
+	if reg.isolating {
+		err := link.RawDetachProgram(link.RawDetachProgramOptions{
+			Target:  int(dir.Fd()),
+			Program: m.objs.skbEgress,
+			Attach:  isolateHook.attach,
+		})
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("detach %s from %s: %w", isolateHook.prog, reg.cgroupDir, err))
+		}
+		reg.isolating = false
+	}
 	return errors.Join(errs...)
+}
+
+// attachIsolate attaches the packet hook that enforces isolation on
+// connections opened before it.
+func (m *Monitor) attachIsolate(reg *registration) error {
+	if reg.isolating {
+		return nil
+	}
+	dir, err := os.Open(reg.cgroupDir)
+	if err != nil {
+		return fmt.Errorf("%w: CgroupV2Path: %w", ErrInvalid, err)
+	}
+	defer dir.Close()
+	err = link.RawAttachProgram(link.RawAttachProgramOptions{
+		Target:  int(dir.Fd()),
+		Program: m.objs.skbEgress,
+		Attach:  isolateHook.attach,
+		Flags:   unix.BPF_F_ALLOW_MULTI,
+	})
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("%w: attach %s to %s: %w", ErrLoad, isolateHook.prog, reg.cgroupDir, err)
+	}
+	reg.isolating = true
+	return nil
 }
 
 // purge deletes the keys of a hash map for which match is true.
@@ -477,7 +559,11 @@ func purge[K any](mp *ebpf.Map, match func(*K) bool) error {
 }
 
 // SetIsolate switches the egress isolation of a registered cgroup: when on,
-// every outbound connect/sendmsg from it fails with EPERM.
+// every outbound connect/sendmsg from it fails with EPERM (loopback
+// included) and, for a cgroup this Monitor registered with a CgroupV2Path,
+// every packet its sockets send is dropped, so connections opened before
+// isolation go silent too (not even a FIN leaves when its processes die).
+// When it returns, isolation is in force.
 func (m *Monitor) SetIsolate(cgid uint64, on bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -496,6 +582,9 @@ func (m *Monitor) SetIsolate(cgid uint64, on bool) error {
 	}
 	if err := m.objs.containers.Update(cgid, &cfg, ebpf.UpdateExist); err != nil {
 		return fmt.Errorf("containers[%d]: %w", cgid, err)
+	}
+	if reg := m.regs[cgid]; on && reg != nil && reg.cgroupDir != "" {
+		return m.attachIsolate(reg)
 	}
 	return nil
 }
@@ -532,6 +621,8 @@ func (m *Monitor) kernelStats() (KernelStats, error) {
 		{bpf.VigilStatIndexSTAT_NO_RINGBUF, &ks.NoRingBuffer},
 		{bpf.VigilStatIndexSTAT_KILLS, &ks.Kills},
 		{bpf.VigilStatIndexSTAT_RUNTIME, &ks.RuntimeSkipped},
+		{bpf.VigilStatIndexSTAT_EGRESS_DENIED, &ks.EgressDenied},
+		{bpf.VigilStatIndexSTAT_ISOLATED_DROPS, &ks.IsolatedDrops},
 	}
 	for _, f := range fields {
 		var per []uint64

@@ -16,6 +16,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
+	"github.com/vigil-dev/vigil/monitor/bpf"
 	"github.com/vigil-dev/vigil/monitor/event"
 )
 
@@ -160,7 +161,7 @@ func TestUnregisteredCgroupIsSilent(t *testing.T) {
 
 func assertNoEntries(t *testing.T, m *Monitor, cgid uint64) {
 	t.Helper()
-	var cfg [40]byte
+	var cfg bpf.VigilContainerCfg
 	if err := m.objs.containers.Lookup(cgid, &cfg); err == nil {
 		t.Errorf("containers[%d] still set", cgid)
 	}
@@ -177,8 +178,20 @@ func assertNoEntries(t *testing.T, m *Monitor, cgid uint64) {
 		}
 		return false
 	})
+	_ = purge(m.objs.egressPorts, func(k *bpf.VigilPortKey) bool {
+		if k.Cgid == cgid {
+			n++
+		}
+		return false
+	})
+	_ = purge(m.objs.egressAllow, func(k *bpf.VigilAllowKey) bool {
+		if leUint64(k.Cgid[:]) == cgid {
+			n++
+		}
+		return false
+	})
 	if n != 0 {
-		t.Errorf("%d name/exe entries left for %d", n, cgid)
+		t.Errorf("%d name/exe/egress entries left for %d", n, cgid)
 	}
 }
 
@@ -775,7 +788,7 @@ func TestPruneDeadCgroups(t *testing.T) {
 		t.Fatalf("Prune = %d, %v; want 1 removed", n, err)
 	}
 	assertNoEntries(t, m, gone)
-	var cfg [40]byte
+	var cfg bpf.VigilContainerCfg
 	if err := m.objs.containers.Lookup(alive.id, &cfg); err != nil {
 		t.Errorf("live cgroup pruned: %v", err)
 	}

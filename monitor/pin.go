@@ -32,6 +32,11 @@ const (
 	pinExeClass   = "map_exe_class"
 	pinEvents     = "map_events_by_cgroup"
 	pinStats      = "map_stats"
+	pinPorts      = "map_egress_ports"
+	pinAllow      = "map_egress_allow"
+	pinDenySets   = "map_deny_sets"
+	pinDenyMeta   = "map_deny_meta"
+	pinSkbEgress  = "prog_skb_egress"
 	pinConnect4   = "prog_connect4"
 	pinConnect6   = "prog_connect6"
 	pinSendmsg4   = "prog_sendmsg4"
@@ -52,6 +57,14 @@ var sockHooks = []struct {
 	{pinSendmsg6, bpf.VigilProgVigilSendmsg6, ebpf.AttachCGroupUDP6Sendmsg},
 }
 
+// isolateHook is attached to a container's cgroup when it is first
+// isolated: it drops the packets of connections opened before.
+var isolateHook = struct {
+	pin    string
+	prog   string
+	attach ebpf.AttachType
+}{pinSkbEgress, bpf.VigilProgVigilSkbEgress, ebpf.AttachCGroupInetEgress}
+
 // objects is one shim's handle on the node-wide program set.
 type objects struct {
 	dir            string
@@ -61,17 +74,24 @@ type objects struct {
 	exeClass       *ebpf.Map
 	eventsByCgroup *ebpf.Map
 	stats          *ebpf.Map
+	egressPorts    *ebpf.Map
+	egressAllow    *ebpf.Map
+	denySets       *ebpf.Map
+	denyMeta       *ebpf.Map
 	progs          []*ebpf.Program // parallel to sockHooks
+	skbEgress      *ebpf.Program
 	innerSpec      *ebpf.MapSpec
+	denyTrieSpec   *ebpf.MapSpec
 }
 
 func (o *objects) close() {
-	for _, m := range []*ebpf.Map{o.containers, o.nameClass, o.exeClass, o.eventsByCgroup, o.stats} {
+	for _, m := range []*ebpf.Map{o.containers, o.nameClass, o.exeClass, o.eventsByCgroup, o.stats,
+		o.egressPorts, o.egressAllow, o.denySets, o.denyMeta} {
 		if m != nil {
 			m.Close()
 		}
 	}
-	for _, p := range o.progs {
+	for _, p := range append(o.progs, o.skbEgress) {
 		if p != nil {
 			p.Close()
 		}
@@ -145,16 +165,27 @@ func loadOrReuse(dir string) (*objects, error) {
 	return loadAndPin(dir)
 }
 
-func innerRingSpec() (*ebpf.MapSpec, error) {
+// innerSpecs returns the specs of the ring buffer each Monitor creates and
+// of the deny set tries.
+func innerSpecs() (ring, deny *ebpf.MapSpec, err error) {
 	spec, err := bpf.LoadVigil()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	outer := spec.Maps[bpf.VigilMapEventsByCgroup]
-	if outer == nil || outer.InnerMap == nil {
-		return nil, fmt.Errorf("object has no %s inner map", bpf.VigilMapEventsByCgroup)
+	inner := func(name string) (*ebpf.MapSpec, error) {
+		outer := spec.Maps[name]
+		if outer == nil || outer.InnerMap == nil {
+			return nil, fmt.Errorf("object has no %s inner map", name)
+		}
+		return outer.InnerMap.Copy(), nil
 	}
-	return outer.InnerMap.Copy(), nil
+	if ring, err = inner(bpf.VigilMapEventsByCgroup); err != nil {
+		return nil, nil, err
+	}
+	if deny, err = inner(bpf.VigilMapDenySets); err != nil {
+		return nil, nil, err
+	}
+	return ring, deny, nil
 }
 
 func loadPinned(dir string) (_ *objects, err error) {
@@ -173,6 +204,10 @@ func loadPinned(dir string) (_ *objects, err error) {
 		{pinExeClass, &o.exeClass},
 		{pinEvents, &o.eventsByCgroup},
 		{pinStats, &o.stats},
+		{pinPorts, &o.egressPorts},
+		{pinAllow, &o.egressAllow},
+		{pinDenySets, &o.denySets},
+		{pinDenyMeta, &o.denyMeta},
 	}
 	for _, m := range maps {
 		if *m.dst, err = ebpf.LoadPinnedMap(filepath.Join(dir, m.name), nil); err != nil {
@@ -186,7 +221,10 @@ func loadPinned(dir string) (_ *objects, err error) {
 		}
 		o.progs = append(o.progs, p)
 	}
-	if o.innerSpec, err = innerRingSpec(); err != nil {
+	if o.skbEgress, err = ebpf.LoadPinnedProgram(filepath.Join(dir, isolateHook.pin), nil); err != nil {
+		return nil, fmt.Errorf("load pinned program: %w", err)
+	}
+	if o.innerSpec, o.denyTrieSpec, err = innerSpecs(); err != nil {
 		return nil, err
 	}
 	return o, nil
@@ -233,6 +271,11 @@ func loadAndPin(dir string) (_ *objects, err error) {
 		{pinExeClass, objs.ExeClass},
 		{pinEvents, objs.EventsByCgroup},
 		{pinStats, objs.Stats},
+		{pinPorts, objs.EgressPorts},
+		{pinAllow, objs.EgressAllow},
+		{pinDenySets, objs.DenySets},
+		{pinDenyMeta, objs.DenyMeta},
+		{pinSkbEgress, objs.VigilSkbEgress},
 		{pinConnect4, objs.VigilConnect4},
 		{pinConnect6, objs.VigilConnect6},
 		{pinSendmsg4, objs.VigilSendmsg4},
@@ -253,7 +296,7 @@ func loadAndPin(dir string) (_ *objects, err error) {
 	if err := l.Pin(filepath.Join(dir, pinExecLink)); err != nil {
 		return nil, fmt.Errorf("pin exec link: %w", err)
 	}
-	inner, err := innerRingSpec()
+	inner, deny, err := innerSpecs()
 	if err != nil {
 		return nil, err
 	}
@@ -265,8 +308,14 @@ func loadAndPin(dir string) (_ *objects, err error) {
 		exeClass:       objs.ExeClass,
 		eventsByCgroup: objs.EventsByCgroup,
 		stats:          objs.Stats,
+		egressPorts:    objs.EgressPorts,
+		egressAllow:    objs.EgressAllow,
+		denySets:       objs.DenySets,
+		denyMeta:       objs.DenyMeta,
 		progs:          []*ebpf.Program{objs.VigilConnect4, objs.VigilConnect6, objs.VigilSendmsg4, objs.VigilSendmsg6},
+		skbEgress:      objs.VigilSkbEgress,
 		innerSpec:      inner,
+		denyTrieSpec:   deny,
 	}, nil
 }
 

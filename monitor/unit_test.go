@@ -190,11 +190,20 @@ func TestDecodeConnect(t *testing.T) {
 		flags  bpf.VigilEventFlags
 		want   event.File
 		action string
+		reason string
 	}{
-		{"tcp4", afInet, ipprotoTCP, []byte{127, 0, 0, 1}, 0,
-			event.File{Name: "127.0.0.1:8080", TypeChar: "4", L4Proto: "tcp", SIP: "127.0.0.1", SPort: 8080}, ""},
-		{"udp6 denied", afInet6, ipprotoUDP, []byte{15: 1}, bpf.VigilEventFlagsEV_DENIED | bpf.VigilEventFlagsEV_SENDMSG,
-			event.File{Name: "[::1]:8080", TypeChar: "6", L4Proto: "udp", SIP: "::1", SPort: 8080}, "denied"},
+		{"tcp4", afInet, ipprotoTCP, []byte{10: 0xff, 11: 0xff, 12: 127, 15: 1}, 0,
+			event.File{Name: "127.0.0.1:8080", TypeChar: "4", L4Proto: "tcp", SIP: "127.0.0.1", SPort: 8080}, "", ""},
+		{"udp6 isolated", afInet6, ipprotoUDP, []byte{15: 1}, bpf.VigilEventFlagsEV_DENIED | bpf.VigilEventFlagsEV_SENDMSG | bpf.VigilEventFlagsEV_WHY_ISOLATED,
+			event.File{Name: "[::1]:8080", TypeChar: "6", L4Proto: "udp", SIP: "::1", SPort: 8080}, "denied", "isolated"},
+		{"tcp4 deny list", afInet, ipprotoTCP, []byte{10: 0xff, 11: 0xff, 12: 10, 13: 9, 14: 8, 15: 7}, bpf.VigilEventFlagsEV_DENIED | bpf.VigilEventFlagsEV_WHY_DENY_SET,
+			event.File{Name: "10.9.8.7:8080", TypeChar: "4", L4Proto: "tcp", SIP: "10.9.8.7", SPort: 8080}, "denied", "deny-list"},
+		{"tcp6 audit port", afInet6, ipprotoTCP, []byte{0: 0xfd, 15: 2}, bpf.VigilEventFlagsEV_DENIED_AUDIT | bpf.VigilEventFlagsEV_WHY_PORT,
+			event.File{Name: "[fd00::2]:8080", TypeChar: "6", L4Proto: "tcp", SIP: "fd00::2", SPort: 8080}, "denied-audit", "port"},
+		{"tcp6 to a mapped IPv4 address", afInet6, ipprotoTCP, []byte{10: 0xff, 11: 0xff, 12: 127, 15: 1}, 0,
+			event.File{Name: "127.0.0.1:8080", TypeChar: "4", L4Proto: "tcp", SIP: "127.0.0.1", SPort: 8080}, "", ""},
+		{"udp4 cidr", afInet, ipprotoUDP, []byte{10: 0xff, 11: 0xff, 12: 192, 13: 0, 14: 2, 15: 1}, bpf.VigilEventFlagsEV_DENIED | bpf.VigilEventFlagsEV_WHY_CIDR | bpf.VigilEventFlagsEV_SENDMSG,
+			event.File{Name: "192.0.2.1:8080", TypeChar: "4", L4Proto: "udp", SIP: "192.0.2.1", SPort: 8080}, "denied", "cidr"},
 	}
 	for _, tc := range cases {
 		var k bpf.VigilConnEvent
@@ -207,7 +216,8 @@ func TestDecodeConnect(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if ev.Type != event.Connect || ev.File != tc.want || ev.KernelAction != tc.action || ev.Process.Name != "curl" || ev.Process.PID != 6 {
+		if ev.Type != event.Connect || ev.File != tc.want || ev.KernelAction != tc.action || ev.KernelReason != tc.reason ||
+			ev.Process.Name != "curl" || ev.Process.PID != 6 {
 			t.Errorf("%s: %+v", tc.name, ev)
 		}
 	}

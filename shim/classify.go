@@ -34,6 +34,14 @@ var tagClasses = []struct {
 // (drift, reverse shell markers) it finds by itself.
 const nameClasses = monitor.ClassShell | monitor.ClassPkgMgr | monitor.ClassMiner
 
+// execOptionTools are the programs whose "-e PROG" runs PROG on a
+// connection (netcat's family): the kernel flags them as reverse shells
+// when run with -e. Other names a reverse-shell rule mentions (python,
+// perl, ruby with a socket one-liner, socat's EXEC:) are left to the rule:
+// "-e" means something else to them ("perl -e", "sh -e" for errexit), and
+// the kernel must not kill what no rule would report.
+var execOptionTools = map[string]bool{"nc": true, "ncat": true, "netcat": true, "nc.traditional": true, "nc.openbsd": true}
+
 // kernelFilter is what the kernel is told about one container.
 type kernelFilter struct {
 	names    map[string]uint32
@@ -63,9 +71,9 @@ func kernelPlan(rs *rules.Ruleset, m policy.Monitor) kernelFilter {
 			switch {
 			case class&nameClasses != 0:
 				k.names[n] |= class & nameClasses
-			case class&monitor.ClassRevShell != 0 && k.names[n]&monitor.ClassShell == 0:
-				// Tools a reverse-shell rule names (nc, socat): the kernel
-				// flags them when run with -e.
+			case class&monitor.ClassRevShell != 0 && execOptionTools[n]:
+				// netcat named by a reverse-shell rule: the kernel flags
+				// it when run with -e.
 				k.names[n] |= monitor.ClassNetTool
 			}
 		}
@@ -85,14 +93,19 @@ const multicallMarker = "\x00multicall"
 
 // classifyExes finds, in the container's rootfs, the executables the rules
 // name and returns the kernel's inode keys and each inode's identity. A
-// binary reached under several names, through a symbolic link with another
-// name, or with more than one hard link is multi-call (busybox): the kernel
-// then classifies it by applet name, never by its inode, or every applet
-// would look like a shell.
+// binary named busybox* or toybox*, with more than one hard link, reached
+// under names of different classes, or reached only through names that are
+// not its own (sh -> busybox) is multi-call: the kernel then classifies it
+// by applet name, never by its inode, or every applet would look like a
+// shell. A binary reached under its own name and others of the same class
+// (sh -> dash, with dash itself named by the rules) is what its inode says
+// whatever it is called: a symbolic link to it elsewhere, or argv[0]
+// renamed, is still a shell.
 func classifyExes(rootfs string, names map[string]uint32) ([]monitor.Exe, map[[2]uint64]string, error) {
 	type inode struct {
 		class     uint32
 		names     map[string]bool
+		classes   map[uint32]bool // the class of each name it is reached under
 		multicall bool
 		self      string // the base name of the file itself
 	}
@@ -127,16 +140,16 @@ func classifyExes(rootfs string, names map[string]uint32) ([]monitor.Exe, map[[2
 			key := [2]uint64{e.Dev, e.Ino}
 			in := inodes[key]
 			if in == nil {
-				in = &inode{names: map[string]bool{}}
+				in = &inode{names: map[string]bool{}, classes: map[uint32]bool{}}
 				inodes[key] = in
 				paths[key] = p
 			}
 			in.class |= class
 			in.names[name] = true
-			base := filepath.Base(full)
-			in.self = base
+			in.classes[class] = true
+			in.self = filepath.Base(full)
 			var st unix.Stat_t
-			if base != name || base == "busybox" || base == "toybox" || (unix.Stat(full, &st) == nil && st.Nlink > 1) {
+			if strings.HasPrefix(in.self, "busybox") || strings.HasPrefix(in.self, "toybox") || (unix.Stat(full, &st) == nil && st.Nlink > 1) {
 				in.multicall = true
 			}
 		}
@@ -145,7 +158,7 @@ func classifyExes(rootfs string, names map[string]uint32) ([]monitor.Exe, map[[2
 	identity := map[[2]uint64]string{}
 	check := map[string]uint32{}
 	for key, in := range inodes {
-		if len(in.names) > 1 {
+		if len(in.classes) > 1 || !in.names[in.self] {
 			in.multicall = true
 		}
 		e := monitor.Exe{Dev: key[0], Ino: key[1], Class: in.class}
@@ -153,9 +166,7 @@ func classifyExes(rootfs string, names map[string]uint32) ([]monitor.Exe, map[[2
 			e.Class = monitor.ClassMulticall
 			identity[key] = multicallMarker + in.self
 		} else {
-			for n := range in.names {
-				identity[key] = n
-			}
+			identity[key] = in.self
 		}
 		exes = append(exes, e)
 		check[paths[key]] = e.Class

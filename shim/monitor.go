@@ -38,6 +38,7 @@ type sensors struct {
 	// byCgroup finds a watched container from an event's cgroup id.
 	mu       sync.RWMutex
 	byCgroup map[uint64]*watched
+	feeds    *feeds // deny file reloads, started by the first egress policy with one
 }
 
 // watched is the monitor's view of one container.
@@ -50,6 +51,7 @@ type watched struct {
 	// what it is.
 	identity map[[2]uint64]string
 	killOnce sync.Once
+	resp     *responder
 }
 
 // openSensors opens the shared sensors once per shim process.
@@ -133,6 +135,9 @@ func (s *service) prepare(p *plan) *prepared {
 func (s *service) watch(ctx context.Context, c *container, spec *specs.Spec, pr *prepared) error {
 	pol := c.plan.policy
 	if pr == nil {
+		if egressOf(pol.Egress) != nil {
+			c.plan.notes = append(c.plan.notes, "egress policy not enforced: it needs monitor mode enforce or audit")
+		}
 		return nil
 	}
 	<-pr.done
@@ -168,7 +173,8 @@ func (s *service) register(ctx context.Context, c *container, spec *specs.Spec, 
 	if err != nil {
 		return err
 	}
-	w := &watched{c: c, rules: rs, mon: pol.Monitor, identity: identity}
+	w := &watched{c: c, rules: rs, mon: pol.Monitor, identity: identity, resp: newResponder(cgDir)}
+	egress := egressOf(pol.Egress)
 	mode := monitor.Enforce
 	if pol.Monitor.Mode == policy.ModeAudit {
 		mode = monitor.Audit
@@ -181,10 +187,12 @@ func (s *service) register(ctx context.Context, c *container, spec *specs.Spec, 
 		Names:          k.names,
 		Exes:           exes,
 		CgroupV2Path:   cgDir,
+		Egress:         egress,
 		Meta:           containerMeta(ctx, c),
 	}); err != nil {
 		return fmt.Errorf("register with the eBPF monitor: %w", err)
 	}
+	w.resp.stopFeeds = sn.followFeeds(ctx, egress)
 	sn.mu.Lock()
 	sn.byCgroup[cgid] = w
 	sn.mu.Unlock()
@@ -221,6 +229,9 @@ func (s *service) unwatch(ctx context.Context, c *container) {
 		log.G(ctx).WithError(err).Warn("vigil could not unregister the container from the monitor")
 	}
 	sn.mu.Lock()
+	if w := sn.byCgroup[c.cgid]; w != nil {
+		w.resp.stopFeeds()
+	}
 	delete(sn.byCgroup, c.cgid)
 	sn.mu.Unlock()
 }
@@ -242,6 +253,9 @@ func (s *service) closeSensors() {
 	}
 	fst := sn.files.Stats()
 	l = l.WithField("fileDenied", fst.Denied).WithField("fileOverflows", fst.Overflows)
+	if sn.feeds != nil {
+		sn.feeds.close()
+	}
 	sn.files.Close()
 	sn.mon.Close()
 	if err := sn.out.Close(); err != nil {
@@ -292,36 +306,9 @@ func (s *service) readEvents(sn *sensors) {
 }
 
 // evaluate runs every rule on ev, reports each match and carries out the
-// strongest action. It returns whether the container is being killed.
+// response (see respond). It returns whether the container is being killed.
 func (s *service) evaluate(w *watched, ev *event.Event, sensor string) bool {
-	matches := w.rules.Match(ev)
-	if len(matches) == 0 {
-		return false
-	}
-	killAt, _ := rules.ParsePriority(w.mon.KillAt.String())
-	kill := false
-	var alertsToSend []alerts.Alert
-	for _, r := range matches {
-		a := rules.Decide(r, string(w.mon.Mode), killAt, w.mon.Kill, w.mon.AlertOnly)
-		al := newAlert(r, ev, w, a, sensor)
-		alertsToSend = append(alertsToSend, al)
-		if a == rules.Kill {
-			kill = true
-		}
-	}
-	if kill {
-		s.killTask(w, matches[0].Name())
-	}
-	s.mu.Lock()
-	sn := s.sensors
-	s.mu.Unlock()
-	for _, al := range alertsToSend {
-		if sn != nil {
-			sn.out.Send(al)
-		}
-		s.publishAlert(al)
-	}
-	return kill
+	return s.respond(w, ev, sensor, w.rules.Match(ev))
 }
 
 func newAlert(r *rules.Rule, ev *event.Event, w *watched, a rules.Action, sensor string) alerts.Alert {
@@ -414,18 +401,23 @@ func (w *watched) identify(ev *event.Event) {
 	p.Name = name
 }
 
-// appletOf is what a multi-call binary whose own file is named self runs:
-// argv[0]'s base name, or argv[1] when argv[0] names the binary itself
-// ("busybox sh -c ...").
+// appletOf is what a multi-call binary whose own file is named self runs,
+// decided as busybox decides it and as the kernel hook does (scan_ctx in
+// monitor/bpf/vigil.bpf.c): argv[0] without one leading '-', its last path
+// component; while that names the multiplexer itself (a name starting with
+// "busybox" or "toybox", or self), the last path component of the next
+// argument. So "busybox /bin/sh", "busybox busybox sh", argv[0] "-sh" or
+// "busybox-x sh" all run sh. It returns "" when no argument names an
+// applet.
 func appletOf(p *event.Process, self string) string {
-	a0 := filepath.Base(p.Exe)
-	if a0 == self || a0 == "busybox" || a0 == "toybox" {
-		if len(p.Args) > 0 {
-			return filepath.Base(p.Args[0])
+	argv := append([]string{strings.TrimPrefix(p.Exe, "-")}, p.Args...)
+	for _, a := range argv {
+		name := a[strings.LastIndex(a, "/")+1:]
+		if !strings.HasPrefix(name, "busybox") && !strings.HasPrefix(name, "toybox") && (name == "" || name != self) {
+			return name
 		}
-		return ""
 	}
-	return a0
+	return ""
 }
 
 // publishAlert puts the alert on containerd's event bus.

@@ -19,6 +19,8 @@ const (
 	ActionKill    Action = "kill"    // the offending process or task was killed
 	ActionDeny    Action = "deny"    // the operation was refused
 	ActionIsolate Action = "isolate" // the container was cut off the network
+	// ActionForensics: a forensics bundle of the container was captured.
+	ActionForensics Action = "forensics"
 )
 
 // Source is the Falco event source of every alert vigil raises.
@@ -78,6 +80,12 @@ type Vigil struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Sensor names the sensor that saw the event ("exec", "fanotify" ...).
 	Sensor string `json:"sensor,omitempty"`
+	// Response lists the response actions carried out, in the order they
+	// ran ("forensics", "isolate", "kill"); empty when the alert is all.
+	Response []Action `json:"response,omitempty"`
+	// Forensics is the directory of the forensics bundle captured for the
+	// event, empty if none.
+	Forensics string `json:"forensics,omitempty"`
 }
 
 // wireAlert is the JSON layout. Field order is Falco's (its JSON library

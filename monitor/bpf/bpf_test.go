@@ -24,11 +24,12 @@ func TestNoSyscallTracepoints(t *testing.T) {
 		attach ebpf.AttachType
 		target string
 	}{
-		VigilProgVigilExec:     {ebpf.Tracing, ebpf.AttachTraceRawTp, "sched_process_exec"},
-		VigilProgVigilConnect4: {ebpf.CGroupSockAddr, ebpf.AttachCGroupInet4Connect, ""},
-		VigilProgVigilConnect6: {ebpf.CGroupSockAddr, ebpf.AttachCGroupInet6Connect, ""},
-		VigilProgVigilSendmsg4: {ebpf.CGroupSockAddr, ebpf.AttachCGroupUDP4Sendmsg, ""},
-		VigilProgVigilSendmsg6: {ebpf.CGroupSockAddr, ebpf.AttachCGroupUDP6Sendmsg, ""},
+		VigilProgVigilExec:      {ebpf.Tracing, ebpf.AttachTraceRawTp, "sched_process_exec"},
+		VigilProgVigilConnect4:  {ebpf.CGroupSockAddr, ebpf.AttachCGroupInet4Connect, ""},
+		VigilProgVigilConnect6:  {ebpf.CGroupSockAddr, ebpf.AttachCGroupInet6Connect, ""},
+		VigilProgVigilSendmsg4:  {ebpf.CGroupSockAddr, ebpf.AttachCGroupUDP4Sendmsg, ""},
+		VigilProgVigilSendmsg6:  {ebpf.CGroupSockAddr, ebpf.AttachCGroupUDP6Sendmsg, ""},
+		VigilProgVigilSkbEgress: {ebpf.CGroupSKB, ebpf.AttachCGroupInetEgress, ""},
 	}
 	if len(spec.Programs) != len(allowed) {
 		t.Errorf("object has %d programs, want %d", len(spec.Programs), len(allowed))

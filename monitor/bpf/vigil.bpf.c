@@ -3,9 +3,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 //
 // vigil's node-wide kernel programs: one exec hook (tp_btf, no syscall
-// tracepoint) and four cgroup socket hooks. Per-container state lives in maps
-// keyed by the cgroup v2 id; the programs are loaded once per node and shared
-// by every shim.
+// tracepoint), four cgroup socket hooks that report and filter outbound
+// connects and datagrams, and one cgroup_skb egress hook attached to isolated
+// containers only. Per-container state lives in maps keyed by the cgroup v2
+// id; the programs are loaded once per node and shared by every shim.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -41,7 +42,11 @@ enum cfg_flags {
 
 /* container_cfg.egress_flags */
 enum egress_flags {
-	EGRESS_ISOLATE = 1 << 0,
+	EGRESS_ISOLATE = 1 << 0, /* every connect, datagram and packet refused */
+	EGRESS_ENFORCE = 1 << 1, /* policy violations fail with EPERM */
+	EGRESS_AUDIT = 1 << 2,   /* policy violations are only reported */
+	EGRESS_PORTS = 1 << 3,   /* the destination port must be in egress_ports */
+	EGRESS_CIDRS = 1 << 4,   /* the destination must be in egress_allow */
 };
 
 /* Class bits: the low 16 come from the rule set's names, the rest are
@@ -69,6 +74,12 @@ enum event_flags {
 	EV_DENIED = 1 << 5,
 	EV_ARGV_TRUNCATED = 1 << 6,
 	EV_SENDMSG = 1 << 7,
+	EV_DENIED_AUDIT = 1 << 8, /* audit mode: the policy would have refused */
+	/* why a connect was (or would have been) refused */
+	EV_WHY_ISOLATED = 1 << 9,
+	EV_WHY_DENY_SET = 1 << 10,
+	EV_WHY_PORT = 1 << 11,
+	EV_WHY_CIDR = 1 << 12,
 };
 
 /* per-CPU counters in the stats map */
@@ -79,6 +90,8 @@ enum stat_index {
 	STAT_NO_RINGBUF,   /* container without a ring buffer */
 	STAT_KILLS,        /* SIGKILL sent */
 	STAT_RUNTIME,      /* container runtime's own execs (runc init), skipped */
+	STAT_EGRESS_DENIED, /* connects/datagrams refused by an egress policy or isolation */
+	STAT_ISOLATED_DROPS, /* packets of isolated containers dropped by the skb hook */
 	STAT_MAX,
 };
 
@@ -91,6 +104,40 @@ struct container_cfg {
 	__u32 _pad;
 	__u64 events;       /* records submitted (kernel counter) */
 	__u64 drops;        /* records lost: ring buffer full (kernel counter) */
+	__u64 deny_set;     /* id of the container's deny set in deny_sets, 0 for none */
+};
+
+/* Destination addresses are 16 bytes, IPv4 as IPv4-mapped IPv6
+ * (::ffff:a.b.c.d), so one trie serves both families and a connect6 to a
+ * mapped address meets the same entries as a connect4. */
+
+/* Key of a deny set trie: prefixlen counts the bits of addr. */
+struct deny_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Key of egress_allow: prefixlen is 64 (the cgroup id) plus the bits of
+ * addr. cgid is a byte array so the key has no padding. */
+struct allow_key {
+	__u32 prefixlen;
+	__u8 cgid[8];
+	__u8 addr[16];
+};
+
+struct port_key {
+	__u64 cgid;
+	__u16 port;
+	__u16 _pad[3];
+};
+
+/* What user space knows about a loaded deny set (the kernel never reads
+ * it): the SHA-256 of its files' contents, so shims reload only on change. */
+struct deny_set_meta {
+	__u8 sum[32];
+	__u32 entries;
+	__u32 _pad;
+	__u64 loaded_ns;
 };
 
 struct name_key {
@@ -134,7 +181,7 @@ struct conn_event {
 	__u16 proto;  /* IPPROTO_TCP / IPPROTO_UDP */
 	__u16 dport;  /* host order */
 	__u16 _pad;
-	__u8 daddr[16]; /* network order; IPv4 in the first 4 bytes */
+	__u8 daddr[16]; /* network order; IPv4 as ::ffff:a.b.c.d */
 	char comm[TASK_COMM_LEN];
 };
 
@@ -145,13 +192,19 @@ enum markers {
 	M_STRATUM = 1 << 3, /* "stratum+tcp://" or "stratum+ssl://" anywhere */
 };
 
+/* The argv scan also finds what a multi-call binary (busybox) will run,
+ * the way busybox decides it: argv[0] without one leading '-', its last
+ * path component; while that names the multiplexer itself ("busybox*",
+ * "toybox*", or the executed file's own name), the last path component of
+ * the next argument ("busybox busybox /bin/sh -c ..." runs sh). */
 struct scan_ctx {
 	__u32 argi;
 	__u32 arg_start;
-	__u32 a0_base;
-	__u32 a0_end;
-	__u32 a1_start;
-	__u32 a1_end;
+	__u32 base;         /* start of the current argument's last path component */
+	__u32 cand;         /* the argument that may name the applet */
+	__u32 applet_start; /* argv[applet_start:applet_end) names the applet */
+	__u32 applet_end;
+	__u32 resolved;
 	__u32 markers;
 };
 
@@ -163,6 +216,7 @@ struct scratch {
 	struct exec_event ev;
 	char pad[32];
 	struct scan_ctx sc;
+	char self[TASK_COMM_LEN]; /* the executed file's own name */
 };
 
 /* ---- maps ----
@@ -215,6 +269,50 @@ struct {
 	__type(value, struct scratch);
 } scratch SEC(".maps");
 
+/* Egress policy. Allowed ports and CIDRs are per container; a deny set (a
+ * threat feed) is shared by every container that names the same files and is
+ * replaced as a whole (one update of deny_sets) when its files change. Tries
+ * are not preallocated either: max_entries is a bound, not a cost. */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct port_key);
+	__type(value, __u8);
+} egress_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct allow_key);
+	__type(value, __u8);
+} egress_allow SEC(".maps");
+
+struct deny_trie {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct deny_key);
+	__type(value, __u8);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__array(values, struct deny_trie);
+} deny_sets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct deny_set_meta);
+} deny_meta SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, STAT_MAX);
@@ -231,6 +329,7 @@ const enum egress_flags *unused_egress_flags __attribute__((unused));
 const enum class_bits *unused_class_bits __attribute__((unused));
 const enum event_flags *unused_event_flags __attribute__((unused));
 const enum stat_index *unused_stat_index __attribute__((unused));
+const struct deny_key *unused_deny_key __attribute__((unused));
 
 /* ---- helpers ---- */
 
@@ -289,6 +388,33 @@ static __always_inline int submit(void *rec, __u64 size, __u64 cgid, struct cont
 
 /* ---- argv scan ---- */
 
+/* multiplexer says whether argv[st:end) names a multi-call binary's own
+ * entry point rather than an applet: a name starting with "busybox" or
+ * "toybox" (both dispatch on that prefix), or the executed file's name. */
+static __always_inline bool multiplexer(const char *b, __u32 st, __u32 end, const char *self)
+{
+	char n[TASK_COMM_LEN] = {};
+#pragma unroll
+	for (int j = 0; j < TASK_COMM_LEN - 1; j++) {
+		__u32 idx = st + j;
+		if (idx >= end)
+			break;
+		n[j] = b[idx & (ARGV_LEN - 1)];
+	}
+	if (n[0] == 'b' && n[1] == 'u' && n[2] == 's' && n[3] == 'y' && n[4] == 'b' && n[5] == 'o' && n[6] == 'x')
+		return true;
+	if (n[0] == 't' && n[1] == 'o' && n[2] == 'y' && n[3] == 'b' && n[4] == 'o' && n[5] == 'x')
+		return true;
+	if (end - st >= TASK_COMM_LEN || n[0] == 0)
+		return false;
+	bool eq = true;
+#pragma unroll
+	for (int j = 0; j < TASK_COMM_LEN; j++)
+		if (n[j] != self[j])
+			eq = false;
+	return eq;
+}
+
 static long scan_cb(__u32 i, void *unused)
 {
 	__u32 zero = 0;
@@ -301,18 +427,26 @@ static long scan_cb(__u32 i, void *unused)
 	char ch = b[p];
 
 	if (ch == 0) {
-		if (c->argi == 0)
-			c->a0_end = p;
-		else if (c->argi == 1)
-			c->a1_end = p;
+		if (!c->resolved && c->argi == c->cand) {
+			__u32 st = c->base;
+			/* busybox drops one '-' from argv[0] (a login shell's "-sh") */
+			if (c->argi == 0 && st == 0 && b[0] == '-')
+				st = 1;
+			if (multiplexer(b, st, p, s->self)) {
+				c->cand = c->argi + 1;
+			} else {
+				c->applet_start = st;
+				c->applet_end = p;
+				c->resolved = 1;
+			}
+		}
 		c->argi++;
 		c->arg_start = p + 1;
-		if (c->argi == 1)
-			c->a1_start = p + 1;
+		c->base = p + 1;
 		return 0;
 	}
-	if (c->argi == 0 && ch == '/')
-		c->a0_base = p + 1;
+	if (ch == '/')
+		c->base = p + 1;
 	if (p == c->arg_start && ch == '-' && b[p + 2] == 0) {
 		if (b[p + 1] == 'i')
 			c->markers |= M_DASH_I;
@@ -342,16 +476,6 @@ static __always_inline void copy_name(char *dst, const char *b, __u32 start, __u
 			break;
 		dst[j] = b[idx & (ARGV_LEN - 1)];
 	}
-}
-
-static __always_inline bool name_eq(const char *a, const char *b)
-{
-	bool eq = true;
-#pragma unroll
-	for (int j = 0; j < TASK_COMM_LEN; j++)
-		if (a[j] != b[j])
-			eq = false;
-	return eq;
 }
 
 static __always_inline __u32 name_lookup(__u64 cgid, const char *name)
@@ -394,6 +518,80 @@ static __always_inline __u32 file_origin(struct file *file)
 	    dname[5] == ':')
 		flags |= EV_MEMFD;
 	return flags;
+}
+
+/* The kernel's deferred-release callback for files: a file whose last
+ * reference a task drops is released when the task returns to user space,
+ * through ____fput queued on task->task_works. Weak: without it (kallsyms
+ * hidden) scripts are judged by their interpreter only. */
+extern void ____fput __ksym __weak;
+
+#define __FMODE_EXEC 0x20 /* in f_flags: opened by exec (open_exec) */
+#define TASK_WORKS_WALK 4096
+
+/* The walk's state. The callback reads kernel memory at offsets the
+ * caller relocated (CO-RE relocations in a bpf_loop callback are not
+ * resolved by the loader). */
+struct works_walk {
+	void *cb; /* struct callback_head * */
+	void *script; /* struct file * */
+	__u64 fput_fn;
+	__u64 off_func, off_next; /* in struct callback_head */
+	__u64 off_work, off_flags; /* in struct file */
+};
+
+static long works_cb(__u32 i, void *ctx)
+{
+	struct works_walk *w = ctx;
+	if (!w->cb)
+		return 1;
+	__u64 fn = 0;
+	bpf_probe_read_kernel(&fn, sizeof(fn), w->cb + w->off_func);
+	if (fn == w->fput_fn) {
+		void *f = w->cb - w->off_work;
+		unsigned int flags = 0;
+		bpf_probe_read_kernel(&flags, sizeof(flags), f + w->off_flags);
+		if (flags & __FMODE_EXEC)
+			w->script = f;
+	}
+	void *next = 0;
+	bpf_probe_read_kernel(&next, sizeof(next), w->cb + w->off_next);
+	w->cb = next;
+	return 0;
+}
+
+/* script_origin is file_origin of a #! script's own file. exec_binprm
+ * replaces bprm->file with the interpreter and drops the script's file
+ * (bprm->executable is set only for binfmt_misc's open-binary mode); its
+ * release is still pending on the task's task_works when this hook runs,
+ * behind what the new image's setup released later (close-on-exec
+ * descriptors, the old program's file). So the script is the earliest
+ * queued file opened for exec. A script changes bprm->interp, so other
+ * execs skip the walk. Only files whose last reference the task itself
+ * dropped are queued; a list longer than the walk (a process that opened
+ * thousands of files of its own and then ran a script) fails closed: the
+ * script is taken for one in the upper layer. */
+static __always_inline __u32 script_origin(struct task_struct *task, struct linux_binprm *bprm, struct file *file)
+{
+	struct file *script = BPF_CORE_READ(bprm, executable);
+	if (script && script != file)
+		return file_origin(script);
+	if (BPF_CORE_READ(bprm, interp) == BPF_CORE_READ(bprm, filename))
+		return 0;
+	struct works_walk w = {
+		.cb = BPF_CORE_READ(task, task_works),
+		.fput_fn = (__u64)&____fput,
+		.off_func = bpf_core_field_offset(struct callback_head, func),
+		.off_next = bpf_core_field_offset(struct callback_head, next),
+		.off_work = bpf_core_field_offset(struct file, f_task_work),
+		.off_flags = bpf_core_field_offset(struct file, f_flags),
+	};
+	if (!w.fput_fn)
+		return 0;
+	bpf_loop(TASK_WORKS_WALK, works_cb, &w, 0);
+	if (w.cb)
+		return EV_UPPER;
+	return w.script ? file_origin(w.script) : 0;
 }
 
 /* ---- exec ---- */
@@ -467,14 +665,11 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	ev->exe_dev = BPF_CORE_READ(sb, s_dev);
 	ev->exe_ino = BPF_CORE_READ(inode, i_ino);
 	ev->flags |= file_origin(file);
-	char dname[TASK_COMM_LEN] = {};
-	bpf_probe_read_kernel_str(dname, sizeof(dname), BPF_CORE_READ(file, f_path.dentry, d_name.name));
-	/* A script's own file (bprm->executable, handed to its interpreter): a
-	 * script written into the container and run directly is drift even
-	 * though its interpreter comes from the image. */
-	struct file *script = BPF_CORE_READ(bprm, executable);
-	if (script && script != file)
-		ev->flags |= file_origin(script);
+	__builtin_memset(s->self, 0, sizeof(s->self));
+	bpf_probe_read_kernel_str(s->self, sizeof(s->self), BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	/* A script's own file: a script written into the container and run
+	 * directly is drift even though its interpreter comes from the image. */
+	ev->flags |= script_origin(task, bprm, file);
 	if (tgid == cfg->init_tgid)
 		ev->flags |= EV_ENTRYPOINT;
 
@@ -499,10 +694,6 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	__builtin_memset(&s->sc, 0, sizeof(s->sc));
 	bpf_loop(len, scan_cb, 0, 0);
 	struct scan_ctx sc = s->sc;
-	if (sc.argi == 0)
-		sc.a0_end = len;
-	if (sc.argi <= 1)
-		sc.a1_end = len;
 
 	/* classes */
 	__u32 class = name_lookup(cgid, ev->comm);
@@ -511,15 +702,10 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 	if (exe_cls) {
 		__u32 ec = *exe_cls;
 		class |= ec & ~CLASS_MULTICALL;
-		if (ec & CLASS_MULTICALL) {
-			/* busybox-like: the applet is argv[0]'s basename, or argv[1]
-			 * when argv[0] names the binary itself. */
+		if ((ec & CLASS_MULTICALL) && sc.resolved) {
+			/* busybox-like: the applet the scan found (see scan_ctx) */
 			char applet[TASK_COMM_LEN] = {};
-			copy_name(applet, ev->argv, sc.a0_base, sc.a0_end);
-			if (name_eq(applet, dname)) {
-				__builtin_memset(applet, 0, sizeof(applet));
-				copy_name(applet, ev->argv, sc.a1_start, sc.a1_end);
-			}
+			copy_name(applet, ev->argv, sc.applet_start, sc.applet_end);
 			class |= name_lookup(cgid, applet);
 		}
 	}
@@ -552,6 +738,57 @@ int BPF_PROG(vigil_exec, struct task_struct *task, pid_t old_pid, struct linux_b
 
 /* ---- cgroup socket hooks ---- */
 
+/* is_local: loopback and unspecified destinations stay inside the
+ * container's own network namespace (connecting to 0.0.0.0 or :: reaches a
+ * local address). addr is in the 16-byte form. */
+static __always_inline bool is_local(const __u8 *a)
+{
+	__u32 w0, w1, w2, w3;
+	__builtin_memcpy(&w0, a, 4);
+	__builtin_memcpy(&w1, a + 4, 4);
+	__builtin_memcpy(&w2, a + 8, 4);
+	__builtin_memcpy(&w3, a + 12, 4);
+	if (w0 != 0 || w1 != 0)
+		return false;
+	if (w2 == 0)
+		/* :: and ::1 */
+		return w3 == 0 || w3 == bpf_htonl(1);
+	if (w2 == bpf_htonl(0xffff))
+		/* ::ffff:0.0.0.0 and ::ffff:127.0.0.0/8 */
+		return w3 == 0 || a[12] == 127;
+	return false;
+}
+
+/* egress_check returns the EV_WHY_* reason the container's policy refuses
+ * the destination for, 0 when it is allowed. */
+static __always_inline __u32 egress_check(struct container_cfg *cfg, __u64 cgid, const __u8 *addr, __u16 dport)
+{
+	if (is_local(addr))
+		return 0;
+	if (cfg->deny_set) {
+		void *trie = bpf_map_lookup_elem(&deny_sets, &cfg->deny_set);
+		if (trie) {
+			struct deny_key dk = {.prefixlen = 128};
+			__builtin_memcpy(dk.addr, addr, 16);
+			if (bpf_map_lookup_elem(trie, &dk))
+				return EV_WHY_DENY_SET;
+		}
+	}
+	if (cfg->egress_flags & EGRESS_PORTS) {
+		struct port_key pk = {.cgid = cgid, .port = dport};
+		if (!bpf_map_lookup_elem(&egress_ports, &pk))
+			return EV_WHY_PORT;
+	}
+	if (cfg->egress_flags & EGRESS_CIDRS) {
+		struct allow_key ak = {.prefixlen = 64 + 128};
+		__builtin_memcpy(ak.cgid, &cgid, 8);
+		__builtin_memcpy(ak.addr, addr, 16);
+		if (!bpf_map_lookup_elem(&egress_allow, &ak))
+			return EV_WHY_CIDR;
+	}
+	return 0;
+}
+
 static __always_inline int sock_hook(struct bpf_sock_addr *ctx, int family, __u32 ev_flags)
 {
 	__u64 cgid = 0;
@@ -560,16 +797,8 @@ static __always_inline int sock_hook(struct bpf_sock_addr *ctx, int family, __u3
 		return 1;
 	stat_inc(STAT_CONNECT);
 
-	int verdict = 1;
-	/* Egress policy hook: later policies (allow lists) decide here. */
-	if (cfg->egress_flags & EGRESS_ISOLATE) {
-		verdict = 0; /* connect()/sendmsg() fail with EPERM */
-		ev_flags |= EV_DENIED;
-	}
-
 	struct conn_event e = {};
 	e.type = EVENT_CONNECT;
-	e.flags = ev_flags;
 	e.cgid = cgid;
 	e.ts = bpf_ktime_get_boot_ns();
 	__u64 pt = bpf_get_current_pid_tgid();
@@ -579,8 +808,11 @@ static __always_inline int sock_hook(struct bpf_sock_addr *ctx, int family, __u3
 	e.proto = ctx->protocol;
 	e.dport = bpf_ntohs((__u16)ctx->user_port);
 	if (family == AF_INET) {
+		/* IPv4-mapped: ::ffff:a.b.c.d */
 		__u32 a4 = ctx->user_ip4;
-		__builtin_memcpy(e.daddr, &a4, 4);
+		e.daddr[10] = 0xff;
+		e.daddr[11] = 0xff;
+		__builtin_memcpy(e.daddr + 12, &a4, 4);
 	} else {
 		__u32 a6[4];
 		a6[0] = ctx->user_ip6[0];
@@ -589,6 +821,28 @@ static __always_inline int sock_hook(struct bpf_sock_addr *ctx, int family, __u3
 		a6[3] = ctx->user_ip6[3];
 		__builtin_memcpy(e.daddr, a6, 16);
 	}
+
+	int verdict = 1;
+	__u32 eflags = cfg->egress_flags;
+	if (eflags & EGRESS_ISOLATE) {
+		ev_flags |= EV_DENIED | EV_WHY_ISOLATED;
+		verdict = 0; /* connect()/sendmsg() fail with EPERM */
+	} else if (eflags & (EGRESS_ENFORCE | EGRESS_AUDIT)) {
+		__u32 why = egress_check(cfg, cgid, e.daddr, e.dport);
+		if (why) {
+			ev_flags |= why;
+			if (eflags & EGRESS_ENFORCE) {
+				ev_flags |= EV_DENIED;
+				verdict = 0;
+			} else {
+				ev_flags |= EV_DENIED_AUDIT;
+			}
+		}
+	}
+	if (verdict == 0)
+		stat_inc(STAT_EGRESS_DENIED);
+
+	e.flags = ev_flags;
 	bpf_get_current_comm(e.comm, sizeof(e.comm));
 	submit(&e, sizeof(e), cgid, cfg);
 	return verdict;
@@ -616,4 +870,42 @@ SEC("cgroup/sendmsg6")
 int vigil_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return sock_hook(ctx, AF_INET6, EV_SENDMSG);
+}
+
+/* ---- isolation of established flows ----
+ *
+ * The socket hooks above only see new connects and unconnected datagrams. An
+ * isolated container's connections opened before isolation would keep
+ * talking, so this hook, attached to a container's cgroup when it is first
+ * isolated, drops every packet its sockets send while EGRESS_ISOLATE is set
+ * (loopback included: an isolated container has no network). The socket's
+ * cgroup is the one it was created in, so a dying process's FIN is dropped
+ * too. Containers that were never isolated do not run it. */
+
+SEC("cgroup_skb/egress")
+int vigil_skb_egress(struct __sk_buff *skb)
+{
+	__u64 id = bpf_skb_cgroup_id(skb);
+	struct container_cfg *cfg = bpf_map_lookup_elem(&containers, &id);
+	if (!cfg) {
+		/* a socket of a sub-cgroup: deepest registered ancestor wins */
+		__u64 best = 0;
+		for (int lvl = 1; lvl < CGROUP_WALK; lvl++) {
+			__u64 aid = bpf_skb_ancestor_cgroup_id(skb, lvl);
+			if (aid == 0)
+				break;
+			if (bpf_map_lookup_elem(&containers, &aid))
+				best = aid;
+		}
+		if (best == 0)
+			return 1;
+		cfg = bpf_map_lookup_elem(&containers, &best);
+		if (!cfg)
+			return 1;
+	}
+	if (cfg->egress_flags & EGRESS_ISOLATE) {
+		stat_inc(STAT_ISOLATED_DROPS);
+		return 0;
+	}
+	return 1;
 }

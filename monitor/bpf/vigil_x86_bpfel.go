@@ -13,6 +13,13 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type VigilAllowKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Cgid      [8]uint8
+	Addr      [16]uint8
+}
+
 type VigilCfgFlags uint32
 
 const (
@@ -62,12 +69,31 @@ type VigilContainerCfg struct {
 	Pad         uint32
 	Events      uint64
 	Drops       uint64
+	DenySet     uint64
+}
+
+type VigilDenyKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Addr      [16]uint8
+}
+
+type VigilDenySetMeta struct {
+	_        structs.HostLayout
+	Sum      [32]uint8
+	Entries  uint32
+	Pad      uint32
+	LoadedNs uint64
 }
 
 type VigilEgressFlags uint32
 
 const (
 	VigilEgressFlagsEGRESS_ISOLATE VigilEgressFlags = 1
+	VigilEgressFlagsEGRESS_ENFORCE VigilEgressFlags = 2
+	VigilEgressFlagsEGRESS_AUDIT   VigilEgressFlags = 4
+	VigilEgressFlagsEGRESS_PORTS   VigilEgressFlags = 8
+	VigilEgressFlagsEGRESS_CIDRS   VigilEgressFlags = 16
 )
 
 type VigilEventFlags uint32
@@ -81,6 +107,11 @@ const (
 	VigilEventFlagsEV_DENIED         VigilEventFlags = 32
 	VigilEventFlagsEV_ARGV_TRUNCATED VigilEventFlags = 64
 	VigilEventFlagsEV_SENDMSG        VigilEventFlags = 128
+	VigilEventFlagsEV_DENIED_AUDIT   VigilEventFlags = 256
+	VigilEventFlagsEV_WHY_ISOLATED   VigilEventFlags = 512
+	VigilEventFlagsEV_WHY_DENY_SET   VigilEventFlags = 1024
+	VigilEventFlagsEV_WHY_PORT       VigilEventFlags = 2048
+	VigilEventFlagsEV_WHY_CIDR       VigilEventFlags = 4096
 )
 
 type VigilEventType uint32
@@ -123,33 +154,43 @@ type VigilNameKey struct {
 	Name [16]int8
 }
 
+type VigilPortKey struct {
+	_    structs.HostLayout
+	Cgid uint64
+	Port uint16
+	Pad  [3]uint16
+}
+
 type VigilScratch struct {
 	_   structs.HostLayout
 	Ev  VigilExecEvent
 	Pad [32]int8
 	Sc  struct {
-		_        structs.HostLayout
-		Argi     uint32
-		ArgStart uint32
-		A0Base   uint32
-		A0End    uint32
-		A1Start  uint32
-		A1End    uint32
-		Markers  uint32
+		_           structs.HostLayout
+		Argi        uint32
+		ArgStart    uint32
+		Base        uint32
+		Cand        uint32
+		AppletStart uint32
+		AppletEnd   uint32
+		Resolved    uint32
+		Markers     uint32
 	}
-	_ [4]byte
+	Self [16]int8
 }
 
 type VigilStatIndex uint32
 
 const (
-	VigilStatIndexSTAT_EXEC       VigilStatIndex = 0
-	VigilStatIndexSTAT_CONNECT    VigilStatIndex = 1
-	VigilStatIndexSTAT_DROPS      VigilStatIndex = 2
-	VigilStatIndexSTAT_NO_RINGBUF VigilStatIndex = 3
-	VigilStatIndexSTAT_KILLS      VigilStatIndex = 4
-	VigilStatIndexSTAT_RUNTIME    VigilStatIndex = 5
-	VigilStatIndexSTAT_MAX        VigilStatIndex = 6
+	VigilStatIndexSTAT_EXEC           VigilStatIndex = 0
+	VigilStatIndexSTAT_CONNECT        VigilStatIndex = 1
+	VigilStatIndexSTAT_DROPS          VigilStatIndex = 2
+	VigilStatIndexSTAT_NO_RINGBUF     VigilStatIndex = 3
+	VigilStatIndexSTAT_KILLS          VigilStatIndex = 4
+	VigilStatIndexSTAT_RUNTIME        VigilStatIndex = 5
+	VigilStatIndexSTAT_EGRESS_DENIED  VigilStatIndex = 6
+	VigilStatIndexSTAT_ISOLATED_DROPS VigilStatIndex = 7
+	VigilStatIndexSTAT_MAX            VigilStatIndex = 8
 )
 
 // Names of all BPF objects in the ELF.
@@ -157,6 +198,10 @@ const (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	VigilMapContainers        = "containers"
+	VigilMapDenyMeta          = "deny_meta"
+	VigilMapDenySets          = "deny_sets"
+	VigilMapEgressAllow       = "egress_allow"
+	VigilMapEgressPorts       = "egress_ports"
 	VigilMapEventsByCgroup    = "events_by_cgroup"
 	VigilMapExeClass          = "exe_class"
 	VigilMapNameClass         = "name_class"
@@ -167,9 +212,11 @@ const (
 	VigilProgVigilExec        = "vigil_exec"
 	VigilProgVigilSendmsg4    = "vigil_sendmsg4"
 	VigilProgVigilSendmsg6    = "vigil_sendmsg6"
+	VigilProgVigilSkbEgress   = "vigil_skb_egress"
 	VigilVarUnusedCfgFlags    = "unused_cfg_flags"
 	VigilVarUnusedClassBits   = "unused_class_bits"
 	VigilVarUnusedConnEvent   = "unused_conn_event"
+	VigilVarUnusedDenyKey     = "unused_deny_key"
 	VigilVarUnusedEgressFlags = "unused_egress_flags"
 	VigilVarUnusedEventFlags  = "unused_event_flags"
 	VigilVarUnusedEventType   = "unused_event_type"
@@ -219,11 +266,12 @@ type VigilSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type VigilProgramSpecs struct {
-	VigilConnect4 *ebpf.ProgramSpec `ebpf:"vigil_connect4"`
-	VigilConnect6 *ebpf.ProgramSpec `ebpf:"vigil_connect6"`
-	VigilExec     *ebpf.ProgramSpec `ebpf:"vigil_exec"`
-	VigilSendmsg4 *ebpf.ProgramSpec `ebpf:"vigil_sendmsg4"`
-	VigilSendmsg6 *ebpf.ProgramSpec `ebpf:"vigil_sendmsg6"`
+	VigilConnect4  *ebpf.ProgramSpec `ebpf:"vigil_connect4"`
+	VigilConnect6  *ebpf.ProgramSpec `ebpf:"vigil_connect6"`
+	VigilExec      *ebpf.ProgramSpec `ebpf:"vigil_exec"`
+	VigilSendmsg4  *ebpf.ProgramSpec `ebpf:"vigil_sendmsg4"`
+	VigilSendmsg6  *ebpf.ProgramSpec `ebpf:"vigil_sendmsg6"`
+	VigilSkbEgress *ebpf.ProgramSpec `ebpf:"vigil_skb_egress"`
 }
 
 // VigilMapSpecs contains maps before they are loaded into the kernel.
@@ -231,6 +279,10 @@ type VigilProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type VigilMapSpecs struct {
 	Containers     *ebpf.MapSpec `ebpf:"containers"`
+	DenyMeta       *ebpf.MapSpec `ebpf:"deny_meta"`
+	DenySets       *ebpf.MapSpec `ebpf:"deny_sets"`
+	EgressAllow    *ebpf.MapSpec `ebpf:"egress_allow"`
+	EgressPorts    *ebpf.MapSpec `ebpf:"egress_ports"`
 	EventsByCgroup *ebpf.MapSpec `ebpf:"events_by_cgroup"`
 	ExeClass       *ebpf.MapSpec `ebpf:"exe_class"`
 	NameClass      *ebpf.MapSpec `ebpf:"name_class"`
@@ -245,6 +297,7 @@ type VigilVariableSpecs struct {
 	UnusedCfgFlags    *ebpf.VariableSpec `ebpf:"unused_cfg_flags"`
 	UnusedClassBits   *ebpf.VariableSpec `ebpf:"unused_class_bits"`
 	UnusedConnEvent   *ebpf.VariableSpec `ebpf:"unused_conn_event"`
+	UnusedDenyKey     *ebpf.VariableSpec `ebpf:"unused_deny_key"`
 	UnusedEgressFlags *ebpf.VariableSpec `ebpf:"unused_egress_flags"`
 	UnusedEventFlags  *ebpf.VariableSpec `ebpf:"unused_event_flags"`
 	UnusedEventType   *ebpf.VariableSpec `ebpf:"unused_event_type"`
@@ -273,6 +326,10 @@ func (o *VigilObjects) Close() error {
 // It can be passed to LoadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type VigilMaps struct {
 	Containers     *ebpf.Map `ebpf:"containers"`
+	DenyMeta       *ebpf.Map `ebpf:"deny_meta"`
+	DenySets       *ebpf.Map `ebpf:"deny_sets"`
+	EgressAllow    *ebpf.Map `ebpf:"egress_allow"`
+	EgressPorts    *ebpf.Map `ebpf:"egress_ports"`
 	EventsByCgroup *ebpf.Map `ebpf:"events_by_cgroup"`
 	ExeClass       *ebpf.Map `ebpf:"exe_class"`
 	NameClass      *ebpf.Map `ebpf:"name_class"`
@@ -283,6 +340,10 @@ type VigilMaps struct {
 func (m *VigilMaps) Close() error {
 	return _VigilClose(
 		m.Containers,
+		m.DenyMeta,
+		m.DenySets,
+		m.EgressAllow,
+		m.EgressPorts,
 		m.EventsByCgroup,
 		m.ExeClass,
 		m.NameClass,
@@ -298,6 +359,7 @@ type VigilVariables struct {
 	UnusedCfgFlags    *ebpf.Variable `ebpf:"unused_cfg_flags"`
 	UnusedClassBits   *ebpf.Variable `ebpf:"unused_class_bits"`
 	UnusedConnEvent   *ebpf.Variable `ebpf:"unused_conn_event"`
+	UnusedDenyKey     *ebpf.Variable `ebpf:"unused_deny_key"`
 	UnusedEgressFlags *ebpf.Variable `ebpf:"unused_egress_flags"`
 	UnusedEventFlags  *ebpf.Variable `ebpf:"unused_event_flags"`
 	UnusedEventType   *ebpf.Variable `ebpf:"unused_event_type"`
@@ -309,11 +371,12 @@ type VigilVariables struct {
 //
 // It can be passed to LoadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type VigilPrograms struct {
-	VigilConnect4 *ebpf.Program `ebpf:"vigil_connect4"`
-	VigilConnect6 *ebpf.Program `ebpf:"vigil_connect6"`
-	VigilExec     *ebpf.Program `ebpf:"vigil_exec"`
-	VigilSendmsg4 *ebpf.Program `ebpf:"vigil_sendmsg4"`
-	VigilSendmsg6 *ebpf.Program `ebpf:"vigil_sendmsg6"`
+	VigilConnect4  *ebpf.Program `ebpf:"vigil_connect4"`
+	VigilConnect6  *ebpf.Program `ebpf:"vigil_connect6"`
+	VigilExec      *ebpf.Program `ebpf:"vigil_exec"`
+	VigilSendmsg4  *ebpf.Program `ebpf:"vigil_sendmsg4"`
+	VigilSendmsg6  *ebpf.Program `ebpf:"vigil_sendmsg6"`
+	VigilSkbEgress *ebpf.Program `ebpf:"vigil_skb_egress"`
 }
 
 func (p *VigilPrograms) Close() error {
@@ -323,6 +386,7 @@ func (p *VigilPrograms) Close() error {
 		p.VigilExec,
 		p.VigilSendmsg4,
 		p.VigilSendmsg6,
+		p.VigilSkbEgress,
 	)
 }
 

@@ -85,8 +85,12 @@ type Event struct {
 	File      File
 	Container Container
 	// KernelAction records what the kernel hook already did ("killed",
-	// "denied" or "" for nothing), so alerts can say so.
+	// "denied" or "" for nothing), so alerts can say so. "denied-audit"
+	// marks a connect an egress policy in audit mode would have refused.
 	KernelAction string
+	// KernelReason says why a connect was (or would have been) refused:
+	// "isolated", "deny-list", "port" or "cidr"; "" otherwise.
+	KernelReason string
 	// Source is the Falco source name: always "syscall" for vigil sensors.
 	Source string
 }

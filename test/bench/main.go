@@ -117,6 +117,11 @@ func run(n, rounds, containers int) error {
 		return err
 	}
 	rows = append(rows, more...)
+	eg, err := egressBenches(ctx, d, img, policyFile, rounds)
+	if err != nil {
+		return err
+	}
+	rows = append(rows, eg...)
 	report(rows)
 	return nil
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // Images every test can use: one busybox image under several names so
-// policies can match by reference.
+// policies can match by reference. It holds the attack fixtures too
+// (harness.AttackImageFiles).
 const (
 	imgBusybox  = "docker.io/vigil/busybox:latest"
 	imgWeb      = "docker.io/vigil/web:1.0"
@@ -57,7 +58,17 @@ func run(m *testing.M) int {
 		daemon.Stop()
 	}()
 	archive := filepath.Join(daemon.Dir, "busybox.tar")
-	if err := harness.BuildBusyboxImage(archive, imgBusybox); err != nil {
+	memexec := filepath.Join(daemon.Dir, "memexec")
+	if err := harness.BuildMemexec(memexec); err != nil {
+		fmt.Fprintln(os.Stderr, "build fixture:", err)
+		return 1
+	}
+	extra, err := harness.AttackImageFiles(memexec)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "image files:", err)
+		return 1
+	}
+	if err := harness.BuildBusyboxImage(archive, imgBusybox, extra...); err != nil {
 		fmt.Fprintln(os.Stderr, "build image:", err)
 		return 1
 	}

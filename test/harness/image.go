@@ -137,8 +137,8 @@ func BuildBusyboxImage(out, name string, extra ...ImageFile) error {
 	}
 	manDesc := descriptor(ocispec.MediaTypeImageManifest, manJSON)
 	manDesc.Annotations = map[string]string{
-		"io.containerd.image.name":  name,
-		ocispec.AnnotationRefName: refTag(name),
+		"io.containerd.image.name": name,
+		ocispec.AnnotationRefName:  refTag(name),
 	}
 	manDesc.Platform = &cfg.Platform
 	index := ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{manDesc}}
@@ -196,7 +196,9 @@ func refTag(name string) string {
 	return "latest"
 }
 
-type multiWriter struct{ a, b interface{ Write([]byte) (int, error) } }
+type multiWriter struct {
+	a, b interface{ Write([]byte) (int, error) }
+}
 
 func (m *multiWriter) Write(p []byte) (int, error) {
 	if _, err := m.b.Write(p); err != nil {

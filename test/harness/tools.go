@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // Tools holds the paths of the binaries a private containerd needs.
@@ -97,6 +99,16 @@ func buildTools() (*Tools, error) {
 		{t.Runc, "github.com/opencontainers/runc", []string{"seccomp"}},
 		{t.RuncShim, "github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2", nil},
 	}
+	// Test binaries of several packages start at once (go test runs
+	// packages in parallel): the first builds, the others wait for it.
+	lock, err := os.OpenFile(toolDir+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", lock.Name(), err)
+	}
 	for _, b := range builds {
 		if _, err := os.Stat(b.out); err == nil {
 			continue
@@ -127,7 +139,11 @@ func buildTools() (*Tools, error) {
 }
 
 func goBuild(root, out, pkg string, tags ...string) error {
-	args := []string{"build", "-o", out + ".tmp"}
+	// A per-process temporary name: vigil's own binaries are built by
+	// every test process, each into its own directory, but never share a
+	// half-written file.
+	tmp := fmt.Sprintf("%s.tmp-%d", out, os.Getpid())
+	args := []string{"build", "-o", tmp}
 	if len(tags) > 0 {
 		args = append(args, "-tags", strings.Join(tags, ","))
 	}
@@ -137,7 +153,7 @@ func goBuild(root, out, pkg string, tags ...string) error {
 	if o, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %w\n%s", pkg, err, o)
 	}
-	return os.Rename(out+".tmp", out)
+	return os.Rename(tmp, out)
 }
 
 // Cleanup removes the per-run binary directory.
