@@ -2,6 +2,7 @@ package rules
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -195,10 +196,10 @@ func referenceSource(t *testing.T) Source {
 // TestReferenceCopy checks that testdata holds the first yaml block of the
 // product's reference document verbatim.
 func TestReferenceCopy(t *testing.T) {
-	const seed = "/work/shared/seed/container-runtime-security-reference.md"
+	seed := filepath.Join("..", "..", "..", "shared", "seed", "container-runtime-security-reference.md")
 	doc, err := os.ReadFile(seed)
 	if err != nil {
-		t.Skip("requires the reference document " + seed + ": not present on this machine")
+		t.Skipf("requires the reference document at %s (beside the repository): %v", seed, err)
 	}
 	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(doc)
 	if m == nil {
