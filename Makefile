@@ -16,8 +16,16 @@ deps: ## Install the Debian packages builds and tests need (root)
 build: ## Build containerd-shim-vigil-v2 and vigil into bin/
 	$(GO) build -o $(BIN)/ ./cmd/containerd-shim-vigil-v2 ./cmd/vigil
 
+# The kernel tests of monitor/ and profiles/ run containers with runc
+# directly; the e2e tests build their own tools through test/harness.
+VIGIL_CACHE ?= /var/cache/vigil
+VIGIL_RUNC ?= $(VIGIL_CACHE)/runc-test
+export VIGIL_CACHE VIGIL_RUNC
+
 test: deps ## Run every test: unit, kernel and end-to-end against a private containerd (root)
 	$(GO) vet ./...
+	@mkdir -p $(dir $(VIGIL_RUNC))
+	$(GO) build -tags seccomp -o $(VIGIL_RUNC) github.com/opencontainers/runc
 	$(GO) test $(GOTEST_FLAGS) ./...
 
 unit: ## Run the tests that need neither root nor containerd

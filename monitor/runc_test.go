@@ -17,7 +17,7 @@ import (
 // findRunc returns the runc binary the runtime tests drive.
 func findRunc(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{os.Getenv("VIGIL_RUNC"), "/var/cache/vigil/tools/runc"} {
+	for _, p := range []string{os.Getenv("VIGIL_RUNC"), "/var/cache/vigil/runc-test"} {
 		if p == "" {
 			continue
 		}
@@ -28,7 +28,7 @@ func findRunc(t *testing.T) string {
 	if p, err := exec.LookPath("runc"); err == nil {
 		return p
 	}
-	t.Skip("requires runc (set VIGIL_RUNC, or build it into /var/cache/vigil/tools/runc): the runtime under test")
+	t.Skip("requires runc (set VIGIL_RUNC, or run through `make test`, which builds it): the runtime under test")
 	return ""
 }
 

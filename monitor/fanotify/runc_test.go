@@ -17,7 +17,7 @@ import (
 // runcBinary finds runc: $VIGIL_RUNC, the tools cache, then $PATH.
 func runcBinary(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{os.Getenv("VIGIL_RUNC"), "/var/cache/vigil/tools/runc"} {
+	for _, p := range []string{os.Getenv("VIGIL_RUNC"), "/var/cache/vigil/runc-test"} {
 		if p != "" {
 			if _, err := os.Stat(p); err == nil {
 				return p
@@ -26,7 +26,7 @@ func runcBinary(t *testing.T) string {
 	}
 	p, err := exec.LookPath("runc")
 	if err != nil {
-		t.Skip("requires runc (set VIGIL_RUNC, or build it into /var/cache/vigil/tools): " + err.Error())
+		t.Skip("requires runc (set VIGIL_RUNC, or run through `make test`, which builds it): " + err.Error())
 	}
 	return p
 }

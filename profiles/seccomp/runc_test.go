@@ -27,7 +27,7 @@ func runcBinary(t *testing.T) string {
 	if os.Geteuid() != 0 {
 		t.Skip("requires root: runc creates namespaces and cgroups")
 	}
-	for _, p := range []string{os.Getenv("VIGIL_RUNC"), "/var/cache/vigil/tools/runc"} {
+	for _, p := range []string{os.Getenv("VIGIL_RUNC"), "/var/cache/vigil/runc-test"} {
 		if p != "" {
 			if _, err := os.Stat(p); err == nil {
 				return p
@@ -36,7 +36,7 @@ func runcBinary(t *testing.T) string {
 	}
 	p, err := exec.LookPath("runc")
 	if err != nil {
-		t.Skip("requires runc: set VIGIL_RUNC, or build it with `go build -tags seccomp -o /var/cache/vigil/tools/runc github.com/opencontainers/runc`")
+		t.Skip("requires runc: set VIGIL_RUNC, or run through `make test`, which builds it")
 	}
 	return p
 }
