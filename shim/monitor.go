@@ -70,6 +70,9 @@ func (s *service) openSensors(cfg *policy.Config) (*sensors, error) {
 		mon.Close()
 		return nil, fmt.Errorf("open the fanotify file sensor: %w", err)
 	}
+	if n := fanotify.GroupLimitRaised(); n > 0 {
+		log.L.WithField("limit", n).Warnf("vigil raised %s: the node had reached its limit of fanotify groups (two per vigil shim)", fanotify.GroupLimitFile)
+	}
 	acfg := alerts.Config{File: cfg.Alerts.File}
 	if w := cfg.Alerts.Webhook; w != nil {
 		min, _ := alerts.ParsePriority(w.MinimumPriority.String())

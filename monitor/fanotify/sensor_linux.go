@@ -91,12 +91,11 @@ type mountWatch struct {
 // New creates the fanotify groups and starts reading them. It needs
 // CAP_SYS_ADMIN; a kernel without permission events yields ErrUnsupported.
 func New() (*Sensor, error) {
-	const eventFlags = unix.O_RDONLY | unix.O_LARGEFILE | unix.O_CLOEXEC
-	pfd, err := unix.FanotifyInit(unix.FAN_CLASS_CONTENT|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK|unix.FAN_REPORT_TID, eventFlags)
+	pfd, err := initGroup(unix.FAN_CLASS_CONTENT)
 	if err != nil {
 		return nil, initError(err)
 	}
-	nfd, err := unix.FanotifyInit(unix.FAN_CLASS_NOTIF|unix.FAN_CLOEXEC|unix.FAN_NONBLOCK|unix.FAN_REPORT_TID, eventFlags)
+	nfd, err := initGroup(unix.FAN_CLASS_NOTIF)
 	if err != nil {
 		unix.Close(pfd)
 		return nil, initError(err)
@@ -117,6 +116,72 @@ func New() (*Sensor, error) {
 	go s.read(s.perm, s.handlePerm)
 	go s.read(s.notif, s.handleNotif)
 	return s, nil
+}
+
+// GroupLimitFile is the kernel's per-user limit on fanotify groups
+// (default 128). Every shim holds two groups, so the default stops the
+// 65th shim of a node.
+const GroupLimitFile = "/proc/sys/fs/fanotify/max_user_groups"
+
+// groupLimitRaised is the limit this process last raised GroupLimitFile
+// to, 0 if it never did.
+var groupLimitRaised atomic.Int64
+
+// GroupLimitRaised returns the limit this process raised GroupLimitFile to
+// (0 if it did not), for the caller to log.
+func GroupLimitRaised() int { return int(groupLimitRaised.Load()) }
+
+// MaxGroupLimit caps how far initGroup raises GroupLimitFile.
+const MaxGroupLimit = 1 << 16
+
+// initGroup creates a fanotify group of class. When the kernel refuses
+// with EMFILE because the node reached its limit on fanotify groups, it
+// raises the limit (doubling it, up to MaxGroupLimit; it needs root in the
+// initial user namespace) and tries again until it reaches the cap, so the number of containers a
+// node can run is not the kernel's default of 64 shims.
+func initGroup(class uint) (int, error) {
+	const eventFlags = unix.O_RDONLY | unix.O_LARGEFILE | unix.O_CLOEXEC
+	flags := class | unix.FAN_CLOEXEC | unix.FAN_NONBLOCK | unix.FAN_REPORT_TID
+	for {
+		fd, err := unix.FanotifyInit(flags, eventFlags)
+		if err == nil || !errors.Is(err, unix.EMFILE) {
+			return fd, err
+		}
+		n, rerr := RaiseGroupLimit(GroupLimitFile, 0)
+		if rerr != nil {
+			return -1, fmt.Errorf("%w (the node's fanotify group limit could not be raised: %v)", err, rerr)
+		}
+		groupLimitRaised.Store(int64(n))
+	}
+}
+
+// RaiseGroupLimit raises the limit in file (GroupLimitFile) to at least
+// want, or, with want 0, doubles it; never past MaxGroupLimit and never
+// down. It returns the limit in force afterwards.
+func RaiseGroupLimit(file string, want int) (int, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, err
+	}
+	cur, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", file, err)
+	}
+	next := want
+	if want == 0 {
+		next = 2 * cur
+	}
+	next = min(next, MaxGroupLimit)
+	if next <= cur {
+		if want == 0 {
+			return cur, fmt.Errorf("%s: already %d (at most %d)", file, cur, MaxGroupLimit)
+		}
+		return cur, nil
+	}
+	if err := os.WriteFile(file, []byte(strconv.Itoa(next)), 0o644); err != nil {
+		return cur, err
+	}
+	return next, nil
 }
 
 func initError(err error) error {

@@ -22,3 +22,9 @@ func (*Sensor) Close() error { return nil }
 
 // Stats returns zero counters.
 func (*Sensor) Stats() Stats { return Stats{} }
+
+// GroupLimitFile is the kernel's per-user limit on fanotify groups.
+const GroupLimitFile = "/proc/sys/fs/fanotify/max_user_groups"
+
+// GroupLimitRaised returns 0: fanotify is Linux only.
+func GroupLimitRaised() int { return 0 }
