@@ -45,7 +45,7 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return newService(inner, pp.(shim.Publisher), &grpcRecords{address: ic.Properties[plugins.PropertyGRPCAddress]}), nil
+			return newService(inner, pp.(shim.Publisher), newGRPCRecords(ic.Properties[plugins.PropertyGRPCAddress])), nil
 		},
 	})
 }
@@ -110,8 +110,11 @@ func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*ta
 	if err != nil {
 		return nil, errgrpc.ToGRPC(err)
 	}
+	tFacts := time.Now()
 	facts, notes := gatherFacts(ctx, s.records, r.ID, spec)
+	tPolicy := time.Now()
 	p, err := decide(ctx, facts, opts.ConfigPath, spec)
+	tWrite := time.Now()
 	if err != nil {
 		log.G(ctx).WithError(err).Error("vigil refused the container")
 		return nil, errgrpc.ToGRPC(err)
@@ -133,7 +136,12 @@ func (s *service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (*ta
 	t2 := time.Now()
 	c := &container{id: r.ID, bundle: r.Bundle, plan: p, pid: resp.Pid}
 	err = s.watch(ctx, c, spec, pr)
-	log.G(ctx).WithField("decide", t1.Sub(t0)).WithField("runc", t2.Sub(t1)).WithField("watch", time.Since(t2)).Debug("vigil create")
+	log.G(ctx).WithFields(log.Fields{
+		"decide": t1.Sub(t0), "runc": t2.Sub(t1), "watch": time.Since(t2),
+		// decide's parts: reading containerd's records, choosing and
+		// resolving the policy, writing config.json
+		"facts": tPolicy.Sub(tFacts), "policy": tWrite.Sub(tPolicy), "write": t1.Sub(tWrite),
+	}).Debug("vigil create")
 	if err != nil {
 		// The policy asks for a watched container and it cannot be watched:
 		// take back what runc created and refuse.

@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigil-dev/vigil/test/harness"
@@ -20,6 +22,7 @@ func main() {
 	n := flag.Int("n", 20, "runs per start-to-exit measurement")
 	rounds := flag.Int("rounds", 5, "rounds per monitor measurement")
 	containers := flag.Int("containers", 100, "monitored containers for the many-containers measurement")
+	only = flag.String("only", "", `"start": only the start-to-exit rows`)
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: requires root (runs containerd, runc and eBPF)")
@@ -30,6 +33,8 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+var only *string
 
 // result is one row of the report.
 type result struct {
@@ -112,6 +117,16 @@ func run(n, rounds, containers int) error {
 		result{name: "start-to-exit: stock, no seccomp vs vigil runtime/default", stock: median(times[2]), vigil: median(times[1])},
 	)
 
+	// Where vigil's extra start time goes, from the shim's own debug log
+	// line for each Create.
+	if b := createBreakdown(d.Log()); b != "" {
+		fmt.Println(b)
+	}
+
+	if *only == "start" {
+		report(rows)
+		return nil
+	}
 	more, err := monitorBenches(ctx, d, img, loop, rounds, containers)
 	if err != nil {
 		return err
@@ -124,6 +139,37 @@ func run(n, rounds, containers int) error {
 	rows = append(rows, eg...)
 	report(rows)
 	return nil
+}
+
+// createField matches one timing field of the shim's "vigil create"
+// debug line in containerd's log.
+var createField = regexp.MustCompile(`\b(decide|facts|policy|write|runc|watch)=([0-9.]+(?:µs|ms|ns|s))`)
+
+// createBreakdown returns the median time each phase of vigil's Create
+// took, or "" when the log holds no timing lines.
+func createBreakdown(log string) string {
+	phases := map[string][]time.Duration{}
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `msg="vigil create"`) {
+			continue
+		}
+		for _, m := range createField.FindAllStringSubmatch(line, -1) {
+			if d, err := time.ParseDuration(m[2]); err == nil {
+				phases[m[1]] = append(phases[m[1]], d)
+			}
+		}
+	}
+	if len(phases["decide"]) == 0 || len(phases["runc"]) == 0 || len(phases["watch"]) == 0 {
+		return ""
+	}
+	med := func(k string) time.Duration {
+		if len(phases[k]) == 0 {
+			return 0
+		}
+		return median(phases[k])
+	}
+	return fmt.Sprintf("vigil Create, median of %d: decide %v (containerd records %v, policy and profiles %v, config.json %v), runc create %v, watch (register with the monitor, fanotify marks) %v",
+		len(phases["decide"]), med("decide"), med("facts"), med("policy"), med("write"), med("runc"), med("watch"))
 }
 
 func median(d []time.Duration) time.Duration {
