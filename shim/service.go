@@ -184,8 +184,11 @@ func (s *service) Shutdown(ctx context.Context, r *taskapi.ShutdownRequest) (*em
 	n := len(s.containers)
 	s.mu.Unlock()
 	if n == 0 {
+		t0 := time.Now()
 		waitTimeout(&s.pending, 5*time.Second)
+		t1 := time.Now()
 		s.closeSensors()
+		log.G(ctx).WithFields(log.Fields{"unwatch": t1.Sub(t0), "close": time.Since(t1)}).Debug("vigil shutdown")
 	}
 	return s.inner.Shutdown(ctx, r)
 }

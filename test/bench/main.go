@@ -122,6 +122,9 @@ func run(n, rounds, containers int) error {
 	if b := createBreakdown(d.Log()); b != "" {
 		fmt.Println(b)
 	}
+	if b := shutdownBreakdown(d.Log()); b != "" {
+		fmt.Println(b)
+	}
 
 	if *only == "start" {
 		report(rows)
@@ -170,6 +173,28 @@ func createBreakdown(log string) string {
 	}
 	return fmt.Sprintf("vigil Create, median of %d: decide %v (containerd records %v, policy and profiles %v, config.json %v), runc create %v, watch (register with the monitor, fanotify marks) %v",
 		len(phases["decide"]), med("decide"), med("facts"), med("policy"), med("write"), med("runc"), med("watch"))
+}
+
+// shutdownBreakdown returns the median time the shim's Shutdown spent
+// waiting for containers to be unregistered and closing its sensors.
+func shutdownBreakdown(log string) string {
+	phases := map[string][]time.Duration{}
+	field := regexp.MustCompile(`\b(unwatch|close)=([0-9.]+(?:µs|ms|ns|s))`)
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, `msg="vigil shutdown"`) {
+			continue
+		}
+		for _, m := range field.FindAllStringSubmatch(line, -1) {
+			if d, err := time.ParseDuration(m[2]); err == nil {
+				phases[m[1]] = append(phases[m[1]], d)
+			}
+		}
+	}
+	if len(phases["unwatch"]) == 0 || len(phases["close"]) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("vigil Shutdown, median of %d: waiting for unregistration %v, closing sensors %v",
+		len(phases["unwatch"]), median(phases["unwatch"]), median(phases["close"]))
 }
 
 func median(d []time.Duration) time.Duration {
