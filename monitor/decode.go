@@ -97,7 +97,11 @@ func decodeExec(raw []byte, epoch time.Time, meta func(uint64) event.Container) 
 	if len(ev.Process.Ancestors) > 0 {
 		ev.Process.PName = ev.Process.Ancestors[0]
 	}
-	if flag(bpf.VigilEventFlagsEV_KILLED) {
+	switch {
+	case flag(bpf.VigilEventFlagsEV_DENIED):
+		// The LSM exec hook refused it: the exec failed with EPERM.
+		ev.KernelAction = KernelDenied
+	case flag(bpf.VigilEventFlagsEV_KILLED):
 		ev.KernelAction = "killed"
 	}
 	return ev, nil

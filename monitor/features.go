@@ -45,7 +45,10 @@ type FeatureReport struct {
 	Loop           Feature // bpf_loop helper
 	SendSignal     Feature // bpf_send_signal from tracing programs
 	Fentry         Feature // fentry/security_bprm_check (optional)
-	LSM            Feature // lsm/bprm_check_security (optional)
+	// LSM: lsm/bprm_check_security (optional). With it Open attaches the
+	// LSM exec hook, which refuses forbidden execs (EPERM) instead of the
+	// tracepoint killing them; see ExecEnforcement.
+	LSM Feature
 }
 
 // All returns the probes in a fixed order.
@@ -99,11 +102,74 @@ func Features() FeatureReport {
 		probeAttach(ebpf.Tracing, ebpf.AttachTraceFEntry, "security_bprm_check", func(p *ebpf.Program) (link.Link, error) {
 			return link.AttachTracing(link.TracingOptions{Program: p, AttachType: ebpf.AttachTraceFEntry})
 		}))
-	r.LSM = feature("lsm/bprm_check_security", false,
-		probeAttach(ebpf.LSM, ebpf.AttachLSMMac, "bprm_check_security", func(p *ebpf.Program) (link.Link, error) {
-			return link.AttachLSM(link.LSMOptions{Program: p})
-		}))
+	r.LSM = probeLSM()
 	return r
+}
+
+// probeLSM loads and attaches an LSM program that allows everything, then
+// checks that LSM programs run at all: the gate for the LSM exec hook (see
+// ExecEnforcement).
+func probeLSM() Feature {
+	err := probeAttach(ebpf.LSM, ebpf.AttachLSMMac, "bprm_check_security", func(p *ebpf.Program) (link.Link, error) {
+		return link.AttachLSM(link.LSMOptions{Program: p})
+	})
+	if err == nil {
+		err = probeLSMRuns()
+	}
+	return feature("lsm/bprm_check_security", false, err)
+}
+
+// probeLSMRuns attaches a program to lsm/bpf (called on every bpf(2)) that
+// records that it ran, and makes a bpf(2) call. A kernel built with
+// CONFIG_BPF_LSM loads and attaches LSM programs even when "bpf" is not
+// among the active LSMs (the lsm= boot parameter, CONFIG_LSM), but then
+// never calls them.
+func probeLSMRuns() error {
+	seen, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	if err != nil {
+		return fmt.Errorf("probe map: %w", err)
+	}
+	defer seen.Close()
+	spec := &ebpf.ProgramSpec{
+		Type:       ebpf.LSM,
+		AttachType: ebpf.AttachLSMMac,
+		AttachTo:   "bpf",
+		License:    "Dual BSD/GPL",
+		Instructions: asm.Instructions{
+			asm.StoreImm(asm.RFP, -4, 0, asm.Word),
+			asm.LoadMapPtr(asm.R1, seen.FD()),
+			asm.Mov.Reg(asm.R2, asm.RFP),
+			asm.Add.Imm(asm.R2, -4),
+			asm.FnMapLookupElem.Call(),
+			asm.JEq.Imm(asm.R0, 0, "out"),
+			asm.StoreImm(asm.R0, 0, 1, asm.Word),
+			asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
+			asm.Return(),
+		},
+	}
+	p, err := ebpf.NewProgram(spec)
+	if err != nil {
+		return fmt.Errorf("load lsm/bpf: %w", err)
+	}
+	defer p.Close()
+	l, err := link.AttachLSM(link.LSMOptions{Program: p})
+	if err != nil {
+		return fmt.Errorf("attach lsm/bpf: %w", err)
+	}
+	var v uint32
+	err = seen.Lookup(uint32(0), &v) // a bpf(2) call
+	l.Close()
+	if err == nil {
+		err = seen.Lookup(uint32(0), &v)
+	}
+	if err != nil {
+		return fmt.Errorf("probe map: %w", err)
+	}
+	if v == 0 {
+		active, _ := os.ReadFile("/sys/kernel/security/lsm")
+		return fmt.Errorf("LSM programs attach but are not called: bpf is not an active LSM (lsm= boot parameter; active: %q)", strings.TrimSpace(string(active)))
+	}
+	return nil
 }
 
 // probeAttach loads "return 0" (1 for cgroup programs) as the given kind and

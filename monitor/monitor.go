@@ -42,8 +42,9 @@ type Mode uint8
 const (
 	// Audit reports every exec; the kernel kills nothing.
 	Audit Mode = iota
-	// Enforce kills (SIGKILL from the exec hook) execs whose class
-	// intersects KillMask.
+	// Enforce stops execs whose class intersects KillMask: the LSM exec
+	// hook refuses them (EPERM) where the kernel allows it, the exec
+	// tracepoint kills them (SIGKILL) elsewhere (see ExecEnforcement).
 	Enforce
 )
 
@@ -53,7 +54,8 @@ type Container struct {
 	// its exec is the entrypoint, killed only when KillEntrypoint is set.
 	InitTGID uint32
 	Mode     Mode
-	// KillMask holds the classes killed in the kernel in Enforce mode.
+	// KillMask holds the classes stopped in the kernel in Enforce mode
+	// (refused or killed, see ExecEnforcement).
 	KillMask       uint32
 	KillEntrypoint bool
 	// Names maps a process name (comm, 15 bytes at most: longer names are
@@ -87,6 +89,9 @@ type Options struct {
 	LockPath string
 	// EventBuffer is the capacity of the Events channel. Default 256.
 	EventBuffer int
+	// Logf logs what the caller is not told otherwise (once per process:
+	// that the LSM exec hook is unavailable). Default log.Printf.
+	Logf func(format string, args ...any)
 }
 
 func (o Options) withDefaults() Options {
@@ -98,6 +103,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.EventBuffer <= 0 {
 		o.EventBuffer = 256
+	}
+	if o.Logf == nil {
+		o.Logf = defaultLogf
 	}
 	return o
 }
@@ -121,7 +129,8 @@ type KernelStats struct {
 	Connects       uint64 // connect/sendmsg calls in monitored containers
 	Drops          uint64 // records lost, ring buffer full
 	NoRingBuffer   uint64 // records for a cgroup without a ring buffer
-	Kills          uint64 // SIGKILLs sent by the exec hook
+	Kills          uint64 // SIGKILLs sent by the exec tracepoint
+	ExecsDenied    uint64 // execs refused (EPERM) by the LSM exec hook
 	RuntimeSkipped uint64 // container runtime execs (runc init) not reported
 	EgressDenied   uint64 // connects/datagrams refused (policy or isolation)
 	IsolatedDrops  uint64 // packets of isolated containers dropped
@@ -165,7 +174,7 @@ func Open(opts Options) (_ *Monitor, err error) {
 	if err != nil {
 		return nil, err
 	}
-	objs, err := loadOrReuse(PinDir(opts.PinRoot))
+	objs, err := loadOrReuse(PinDir(opts.PinRoot), opts.Logf)
 	unlock()
 	if err != nil {
 		return nil, err
@@ -623,6 +632,7 @@ func (m *Monitor) kernelStats() (KernelStats, error) {
 		{bpf.VigilStatIndexSTAT_RUNTIME, &ks.RuntimeSkipped},
 		{bpf.VigilStatIndexSTAT_EGRESS_DENIED, &ks.EgressDenied},
 		{bpf.VigilStatIndexSTAT_ISOLATED_DROPS, &ks.IsolatedDrops},
+		{bpf.VigilStatIndexSTAT_EXEC_DENIED, &ks.ExecsDenied},
 	}
 	for _, f := range fields {
 		var per []uint64

@@ -41,6 +41,8 @@ const (
 	pinConnect6   = "prog_connect6"
 	pinSendmsg4   = "prog_sendmsg4"
 	pinSendmsg6   = "prog_sendmsg6"
+	// pinLSMLink ("link_lsm", lsm.go) is the LSM exec hook's link, pinned
+	// before the exec link when the kernel allows the hook.
 	// pinExecLink is written last: its presence marks a complete set.
 	pinExecLink = "link_exec"
 )
@@ -82,6 +84,9 @@ type objects struct {
 	skbEgress      *ebpf.Program
 	innerSpec      *ebpf.MapSpec
 	denyTrieSpec   *ebpf.MapSpec
+	// exec is the set's exec enforcement; execReason why it is not LSM.
+	exec       ExecEnforcement
+	execReason string
 }
 
 func (o *objects) close() {
@@ -99,8 +104,8 @@ func (o *objects) close() {
 }
 
 // PinDir returns the versioned directory of this binary's program set under
-// root: <root>/v1-<hash of the BPF object>. Binaries with different objects
-// never share a set.
+// root: <root>/v1-<hash of the BPF objects> (the main one and the LSM exec
+// hook's). Binaries with different objects never share a set.
 func PinDir(root string) string {
 	if root == "" {
 		root = DefaultPinRoot
@@ -146,10 +151,11 @@ func lockFile(path string) (func(), error) {
 
 // loadOrReuse returns the pinned set in dir, loading and pinning it first
 // when this is the first shim on the node. The caller holds the lock.
-func loadOrReuse(dir string) (*objects, error) {
+func loadOrReuse(dir string, logf func(string, ...any)) (*objects, error) {
 	if _, err := os.Stat(filepath.Join(dir, pinExecLink)); err == nil {
 		o, err := loadPinned(dir)
 		if err == nil {
+			o.setExecEnforcement(nil, logf)
 			return o, nil
 		}
 		// A complete-looking but unreadable set: start over.
@@ -162,7 +168,7 @@ func loadOrReuse(dir string) (*objects, error) {
 			return nil, fmt.Errorf("remove partial pinned set %s: %w", dir, err)
 		}
 	}
-	return loadAndPin(dir)
+	return loadAndPin(dir, logf)
 }
 
 // innerSpecs returns the specs of the ring buffer each Monitor creates and
@@ -230,7 +236,7 @@ func loadPinned(dir string) (_ *objects, err error) {
 	return o, nil
 }
 
-func loadAndPin(dir string) (_ *objects, err error) {
+func loadAndPin(dir string, logf func(string, ...any)) (_ *objects, err error) {
 	spec, err := bpf.LoadVigil()
 	if err != nil {
 		return nil, err
@@ -286,6 +292,15 @@ func loadAndPin(dir string) (_ *objects, err error) {
 			return nil, fmt.Errorf("pin %s: %w", p.name, err)
 		}
 	}
+	// The LSM exec hook, where the kernel allows it, on the set's maps. Its
+	// failure is not the set's: the tracepoint enforces alone.
+	lsmErr := attachLSM(dir, map[string]*ebpf.Map{
+		bpf.VigilMapContainers:     objs.Containers,
+		bpf.VigilMapNameClass:      objs.NameClass,
+		bpf.VigilMapExeClass:       objs.ExeClass,
+		bpf.VigilMapEventsByCgroup: objs.EventsByCgroup,
+		bpf.VigilMapStats:          objs.Stats,
+	})
 	// Attach the exec hook last and pin its link: it stays attached when
 	// this process exits, and its pin marks the set complete.
 	l, err := link.AttachTracing(link.TracingOptions{Program: objs.VigilExec, AttachType: ebpf.AttachTraceRawTp})
@@ -300,7 +315,7 @@ func loadAndPin(dir string) (_ *objects, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return &objects{
+	o := &objects{
 		dir:            dir,
 		loaded:         true,
 		containers:     objs.Containers,
@@ -316,7 +331,9 @@ func loadAndPin(dir string) (_ *objects, err error) {
 		skbEgress:      objs.VigilSkbEgress,
 		innerSpec:      inner,
 		denyTrieSpec:   deny,
-	}, nil
+	}
+	o.setExecEnforcement(lsmErr, logf)
+	return o, nil
 }
 
 // Unload removes every pinned program set under opts.PinRoot (all

@@ -2,7 +2,7 @@
 # Installs the Debian packages vigil's build, tests and demo need. Idempotent:
 # it only calls apt when something is missing.
 set -euo pipefail
-pkgs=(libseccomp-dev clang-14 llvm busybox-static apparmor bpftool libbpf-dev iproute2 pkg-config)
+pkgs=(libseccomp-dev clang-14 llvm busybox-static apparmor bpftool libbpf-dev iproute2 pkg-config qemu-system-x86)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

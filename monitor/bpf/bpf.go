@@ -10,10 +10,16 @@ import (
 // ObjectBytes returns the compiled BPF ELF object embedded in the binary.
 func ObjectBytes() []byte { return _VigilBytes }
 
+// LSMObjectBytes returns the compiled ELF object of the optional LSM exec
+// hook.
+func LSMObjectBytes() []byte { return _VigilLsmBytes }
+
 // ObjectHash returns the first 12 hex digits of the SHA-256 of the embedded
-// object: two binaries share pinned programs only when their objects are
-// byte-identical.
+// objects (the main one, then the LSM one): two binaries share pinned
+// programs only when their objects are byte-identical.
 func ObjectHash() string {
-	sum := sha256.Sum256(_VigilBytes)
-	return hex.EncodeToString(sum[:])[:12]
+	h := sha256.New()
+	h.Write(_VigilBytes)
+	h.Write(_VigilLsmBytes)
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }

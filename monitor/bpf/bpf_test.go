@@ -12,12 +12,25 @@ import (
 // TestNoSyscallTracepoints guards the design rule that the host pays
 // nothing: no program may hook syscalls (raw_syscalls, sys_enter_*,
 // sys_exit_*), which slow every syscall on the node. Only the tp_btf exec
-// hook and cgroup socket programs (which run only for attached cgroups) are
-// allowed.
+// hook, the LSM exec hook (bprm_check_security, which runs once per exec
+// round) and cgroup socket programs (which run only for attached cgroups)
+// are allowed.
 func TestNoSyscallTracepoints(t *testing.T) {
 	spec, err := LoadVigil()
 	if err != nil {
 		t.Fatal(err)
+	}
+	lsm, err := LoadVigilLsm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lsm.Programs) != 1 {
+		t.Errorf("LSM object has %d programs, want 1", len(lsm.Programs))
+	}
+	for name, p := range lsm.Programs {
+		if name != VigilLsmProgVigilBprmCheck || p.Type != ebpf.LSM || p.AttachType != ebpf.AttachLSMMac || p.AttachTo != "bprm_check_security" {
+			t.Errorf("LSM object program %s: %v/%v/%q, want %s LSM/%v/bprm_check_security", name, p.Type, p.AttachType, p.AttachTo, VigilLsmProgVigilBprmCheck, ebpf.AttachLSMMac)
+		}
 	}
 	allowed := map[string]struct {
 		typ    ebpf.ProgramType
@@ -66,6 +79,23 @@ func TestMapsAreSmall(t *testing.T) {
 			t.Errorf("map %s is a preallocated hash", name)
 		}
 	}
+	// The LSM object's maps are replaced by the main object's (its own
+	// scratch excepted): they must be the same maps.
+	lsm, err := LoadVigilLsm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range lsm.Maps {
+		main := spec.Maps[name]
+		if main == nil {
+			t.Errorf("LSM object map %s is not in the main object", name)
+			continue
+		}
+		if m.Type != main.Type || m.KeySize != main.KeySize || m.ValueSize != main.ValueSize ||
+			m.MaxEntries != main.MaxEntries || m.Flags != main.Flags {
+			t.Errorf("map %s differs between the objects: %+v vs %+v", name, m, main)
+		}
+	}
 	outer := spec.Maps[VigilMapEventsByCgroup]
 	if outer == nil || outer.InnerMap == nil || outer.InnerMap.Type != ebpf.RingBuf || outer.InnerMap.MaxEntries != 16<<10 {
 		t.Fatalf("events_by_cgroup: %+v, want a hash of 16 KiB ring buffers", outer)
@@ -77,7 +107,7 @@ func TestObjectHash(t *testing.T) {
 	if len(h) != 12 || strings.Trim(h, "0123456789abcdef") != "" {
 		t.Fatalf("ObjectHash() = %q, want 12 hex digits", h)
 	}
-	if len(ObjectBytes()) == 0 {
+	if len(ObjectBytes()) == 0 || len(LSMObjectBytes()) == 0 {
 		t.Fatal("no embedded object")
 	}
 }

@@ -1,7 +1,11 @@
-// Package bpf holds vigil's kernel programs (vigil.bpf.c) and the Go
-// bindings bpf2go generates from them (vigil_x86_bpfel.go, .o): the Go types
-// of the maps' keys and values, of the ring buffer records and the C enums
-// (class bits, flags) come from the C source, so the two cannot drift.
+// Package bpf holds vigil's kernel programs and the Go bindings bpf2go
+// generates from them: vigil.bpf.c (vigil_x86_bpfel.go, .o), the node-wide
+// set, and vigil_lsm.bpf.c (vigil_lsm_x86_bpfel.go, .o), the optional LSM
+// exec hook loaded only where the kernel allows BPF LSM. Both include
+// vigil.h, which holds the records, the exec maps and the exec decision
+// they share. The Go types of the maps' keys and values, of the ring buffer
+// records and the C enums (class bits, flags) come from the C source, so
+// the two cannot drift.
 //
 // Regenerate with `make -C monitor/bpf generate` (or `go generate
 // ./monitor/bpf`); the output is byte-for-byte reproducible with clang-14 and

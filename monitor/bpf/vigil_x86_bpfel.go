@@ -164,7 +164,7 @@ type VigilPortKey struct {
 type VigilScratch struct {
 	_   structs.HostLayout
 	Ev  VigilExecEvent
-	Pad [32]int8
+	Pad [512]int8
 	Sc  struct {
 		_           structs.HostLayout
 		Argi        uint32
@@ -175,6 +175,8 @@ type VigilScratch struct {
 		AppletEnd   uint32
 		Resolved    uint32
 		Markers     uint32
+		Argc        uint32
+		Pad         uint32
 	}
 	Self [16]int8
 }
@@ -190,7 +192,8 @@ const (
 	VigilStatIndexSTAT_RUNTIME        VigilStatIndex = 5
 	VigilStatIndexSTAT_EGRESS_DENIED  VigilStatIndex = 6
 	VigilStatIndexSTAT_ISOLATED_DROPS VigilStatIndex = 7
-	VigilStatIndexSTAT_MAX            VigilStatIndex = 8
+	VigilStatIndexSTAT_EXEC_DENIED    VigilStatIndex = 8
+	VigilStatIndexSTAT_MAX            VigilStatIndex = 9
 )
 
 // Names of all BPF objects in the ELF.
