@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/vigil-dev/vigil/monitor"
 	"github.com/vigil-dev/vigil/policy"
 	"github.com/vigil-dev/vigil/profiles"
 	"github.com/vigil-dev/vigil/profiles/harden"
@@ -27,7 +30,24 @@ type policyHostOut struct {
 	// StartsWithLess is set when the policy cannot be applied and says
 	// onError: allow.
 	StartsWithLess string `json:"startsWithLess,omitempty"`
+	// ExecStop says how the monitor stops a forbidden exec on this host
+	// (policies whose monitor is not off).
+	ExecStop string `json:"execStop,omitempty"`
 }
+
+// monitorExecStop says how this kernel stops a forbidden exec: refused
+// by the BPF LSM hook, or killed from the exec tracepoint and why the LSM
+// hook is not used. Tests replace it.
+var monitorExecStop = sync.OnceValue(func() string {
+	if os.Geteuid() != 0 {
+		return "unknown: probing the kernel's eBPF features needs root"
+	}
+	r := monitor.Features()
+	if r.ExecEnforcement() == monitor.ExecLSM {
+		return "refused before it runs (EPERM) by the BPF LSM hook lsm/bprm_check_security"
+	}
+	return "killed before its first instruction (SIGKILL) from tp_btf/sched_process_exec; the BPF LSM hook is unavailable: " + r.LSM.Reason
+})
 
 // policyProbeSpec is the spec profiles are resolved against: no
 // noNewPrivileges, as a Kubernetes pod without allowPrivilegeEscalation:
@@ -39,6 +59,9 @@ func policyProbeSpec() *specs.Spec {
 func policyOnHost(cfg *policy.Config, p *policy.Policy) (*policyHostOut, error) {
 	res, err := harden.Apply(policyProbeSpec(), cfg, p, policyHosts)
 	out := &policyHostOut{Applied: res.Applied, Notes: policyNonNil(res.Notes)}
+	if p.Monitor.Mode != policy.ModeOff {
+		out.ExecStop = monitorExecStop()
+	}
 	if err == nil {
 		return out, nil
 	}
@@ -99,6 +122,9 @@ func printPolicyHost(w io.Writer, h *policyHostOut) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		fmt.Fprintf(w, "  %-20s%s\n", k+":", h.Applied[k])
+	}
+	if h.ExecStop != "" {
+		fmt.Fprintf(w, "  %-20s%s\n", "forbidden exec:", h.ExecStop)
 	}
 	for _, n := range h.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)

@@ -15,7 +15,10 @@ func (testHost) Enabled() (bool, string)   { return false, "test host: disabled"
 func (testHost) Loaded(string) bool        { return false }
 func (testHost) Load(string, string) error { return nil }
 
-func init() { policyHosts = harden.Hosts{AppArmor: testHost{}, SELinux: testHost{}} }
+func init() {
+	policyHosts = harden.Hosts{AppArmor: testHost{}, SELinux: testHost{}}
+	monitorExecStop = func() string { return "killed (test host)" }
+}
 
 // check prints, per policy, what the host makes of it: syscalls added for
 // runc, profiles that would refuse or start with less.

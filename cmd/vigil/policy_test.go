@@ -150,6 +150,7 @@ settings:
 on this host:
   vigil.dev/policy:   payments
   vigil.dev/seccomp:  hardened
+  forbidden exec:     killed (test host)
   note: seccomp profile hardened lacks syscalls runc needs to start the container; allowed only those: statx, readlinkat, setgroups
   starts with less protection (onError: allow): ../../policy/testdata/full.yaml:16:15: AppArmor profile vigil-default (mode required): apparmor profile "vigil-default" is required: not available on this host: test host: disabled
 `
