@@ -13,7 +13,11 @@
 //     takes an flock on Options.LockPath, and either loads and pins the
 //     program set under <PinRoot>/v1-<hash of the BPF objects> or reuses the
 //     set already pinned there. Binaries with different objects never mix
-//     sets. Each Monitor creates its own 16 KiB ring buffer. The loader
+//     sets. Each Monitor creates its own 16 KiB ring buffer and enters it in
+//     event_rings under its ring id (the process id in the high 32 bits) at
+//     Open, so the RCU grace period that entering it costs (a map-in-map
+//     update waits for running programs) is paid once per shim, in Open,
+//     and never by Register. The loader
 //     attaches the LSM exec hook too when the kernel allows it (see Exec
 //     enforcement); when it does not, Open still succeeds and Options.Logf
 //     says why, once per process.

@@ -23,7 +23,7 @@ func (m *Monitor) KernelMemory() ([]MapMemory, error) {
 		{"containers", m.objs.containers},
 		{"name_class", m.objs.nameClass},
 		{"exe_class", m.objs.exeClass},
-		{"events_by_cgroup", m.objs.eventsByCgroup},
+		{"event_rings", m.objs.eventRings},
 		{"stats", m.objs.stats},
 		{"ring buffer (this shim)", m.ring},
 	}
@@ -50,7 +50,7 @@ func memlock(mp *ebpf.Map) (uint64, error) {
 // ContainerMemory is the kernel memory one registered container costs.
 type ContainerMemory struct {
 	// Entries is what its entries add to the shared maps (containers,
-	// name_class, exe_class, events_by_cgroup).
+	// name_class, exe_class).
 	Entries uint64
 	// RingBuffer is the memory of one shim's ring buffer; it is shared by
 	// the containers of one shim (a pod), so a lone container pays it all.
@@ -66,7 +66,7 @@ func (m *Monitor) MeasureContainerMemory(c Container) (ContainerMemory, error) {
 	const probeID = 1<<63 | 0x7669676c // "vigl"; cgroup ids are small counters
 	c.CgroupV2Path = ""                // attachments cost no map memory
 	c.InitTGID, c.MntNS = 0, 1
-	shared := []*ebpf.Map{m.objs.containers, m.objs.nameClass, m.objs.exeClass, m.objs.eventsByCgroup}
+	shared := []*ebpf.Map{m.objs.containers, m.objs.nameClass, m.objs.exeClass}
 	sum := func() (uint64, error) {
 		var total uint64
 		for _, mp := range shared {

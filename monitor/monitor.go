@@ -3,6 +3,7 @@ package monitor
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"sync"
@@ -148,6 +149,7 @@ type registration struct {
 type Monitor struct {
 	objs      *objects
 	ring      *ebpf.Map
+	ringID    uint64 // ring's key in event_rings: pid<<32 | random
 	reader    *ringbuf.Reader
 	events    chan *event.Event
 	done      chan struct{}
@@ -197,6 +199,12 @@ func Open(opts Options) (_ *Monitor, err error) {
 	}
 	if m.reader, err = ringbuf.NewReader(m.ring); err != nil {
 		return nil, fmt.Errorf("%w: ring buffer reader: %w", ErrLoad, err)
+	}
+	// The ring enters event_rings once, here: a map-in-map update waits
+	// for an RCU grace period, which Register then never pays.
+	m.ringID = uint64(os.Getpid())<<32 | uint64(rand.Uint32()|1)
+	if err := objs.eventRings.Update(m.ringID, m.ring, ebpf.UpdateNoExist); err != nil {
+		return nil, fmt.Errorf("%w: event_rings[%#x]: %w", ErrLoad, m.ringID, err)
 	}
 	m.wg.Add(1)
 	go m.read()
@@ -294,6 +302,7 @@ func (m *Monitor) Register(cgid uint64, c Container) (err error) {
 		KillMask: c.KillMask,
 		InitTgid: c.InitTGID,
 		Mntns:    c.MntNS,
+		Ring:     m.ringID,
 	}
 	switch c.Mode {
 	case Enforce:
@@ -361,9 +370,6 @@ func (m *Monitor) Register(cgid uint64, c Container) (err error) {
 		if err := m.objs.exeClass.Put(&k, e.Class); err != nil {
 			return fmt.Errorf("exe_class[dev %#x ino %d]: %w", e.Dev, e.Ino, err)
 		}
-	}
-	if err := m.objs.eventsByCgroup.Put(cgid, m.ring); err != nil {
-		return fmt.Errorf("events_by_cgroup[%d]: %w", cgid, err)
 	}
 	if err := m.writeEgress(eg); err != nil {
 		return err
@@ -477,9 +483,6 @@ func (m *Monitor) unregisterLocked(cgid uint64) error {
 	delete(m.regs, cgid)
 	errs = append(errs, purge[bpf.VigilNameKey](m.objs.nameClass, func(k *bpf.VigilNameKey) bool { return k.Cgid == cgid }))
 	errs = append(errs, purge[bpf.VigilExeKey](m.objs.exeClass, func(k *bpf.VigilExeKey) bool { return k.Cgid == cgid }))
-	if err := m.objs.eventsByCgroup.Delete(cgid); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-		errs = append(errs, fmt.Errorf("events_by_cgroup[%d]: %w", cgid, err))
-	}
 	return errors.Join(errs...)
 }
 
@@ -665,7 +668,16 @@ func (m *Monitor) Close() error {
 	return nil
 }
 
+// dropRing removes this Monitor's ring from event_rings: the containers it
+// registered report nothing more.
+func (m *Monitor) dropRing() {
+	if m.ringID != 0 && m.objs != nil && m.objs.eventRings != nil {
+		m.objs.eventRings.Delete(m.ringID)
+	}
+}
+
 func (m *Monitor) closeFDs() {
+	m.dropRing()
 	if m.reader != nil {
 		m.reader.Close()
 	}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
@@ -783,6 +784,26 @@ func TestPruneDeadCgroups(t *testing.T) {
 	if err := os.Remove(goneDir); err != nil {
 		t.Fatal(err)
 	}
+	// A ring left by a shim that died without Close (its pid is gone), and
+	// one of a live process.
+	exited := exec.Command("true")
+	if err := exited.Run(); err != nil {
+		t.Fatal(err)
+	}
+	deadRing := uint64(exited.Process.Pid)<<32 | 0x5a5a
+	liveRing := uint64(os.Getppid())<<32 | 0x5a5b
+	for _, id := range []uint64{deadRing, liveRing} {
+		rb, err := ebpf.NewMap(m.objs.innerSpec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = m.objs.eventRings.Put(id, rb)
+		rb.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { m.objs.eventRings.Delete(liveRing) })
 	n, err := m.Prune()
 	if err != nil || n != 1 {
 		t.Fatalf("Prune = %d, %v; want 1 removed", n, err)
@@ -791,5 +812,14 @@ func TestPruneDeadCgroups(t *testing.T) {
 	var cfg bpf.VigilContainerCfg
 	if err := m.objs.containers.Lookup(alive.id, &cfg); err != nil {
 		t.Errorf("live cgroup pruned: %v", err)
+	}
+	var rb uint32
+	if err := m.objs.eventRings.Lookup(deadRing, &rb); !errors.Is(err, ebpf.ErrKeyNotExist) {
+		t.Errorf("ring of an exited process not pruned: %v", err)
+	}
+	for _, id := range []uint64{liveRing, m.ringID} {
+		if err := m.objs.eventRings.Lookup(id, &rb); err != nil {
+			t.Errorf("ring %#x of a live process pruned: %v", id, err)
+		}
 	}
 }

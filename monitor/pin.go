@@ -30,7 +30,7 @@ const (
 	pinContainers = "map_containers"
 	pinNameClass  = "map_name_class"
 	pinExeClass   = "map_exe_class"
-	pinEvents     = "map_events_by_cgroup"
+	pinEvents     = "map_event_rings"
 	pinStats      = "map_stats"
 	pinPorts      = "map_egress_ports"
 	pinAllow      = "map_egress_allow"
@@ -69,28 +69,28 @@ var isolateHook = struct {
 
 // objects is one shim's handle on the node-wide program set.
 type objects struct {
-	dir            string
-	loaded         bool // this process loaded the set (false: reused the pins)
-	containers     *ebpf.Map
-	nameClass      *ebpf.Map
-	exeClass       *ebpf.Map
-	eventsByCgroup *ebpf.Map
-	stats          *ebpf.Map
-	egressPorts    *ebpf.Map
-	egressAllow    *ebpf.Map
-	denySets       *ebpf.Map
-	denyMeta       *ebpf.Map
-	progs          []*ebpf.Program // parallel to sockHooks
-	skbEgress      *ebpf.Program
-	innerSpec      *ebpf.MapSpec
-	denyTrieSpec   *ebpf.MapSpec
+	dir          string
+	loaded       bool // this process loaded the set (false: reused the pins)
+	containers   *ebpf.Map
+	nameClass    *ebpf.Map
+	exeClass     *ebpf.Map
+	eventRings   *ebpf.Map
+	stats        *ebpf.Map
+	egressPorts  *ebpf.Map
+	egressAllow  *ebpf.Map
+	denySets     *ebpf.Map
+	denyMeta     *ebpf.Map
+	progs        []*ebpf.Program // parallel to sockHooks
+	skbEgress    *ebpf.Program
+	innerSpec    *ebpf.MapSpec
+	denyTrieSpec *ebpf.MapSpec
 	// exec is the set's exec enforcement; execReason why it is not LSM.
 	exec       ExecEnforcement
 	execReason string
 }
 
 func (o *objects) close() {
-	for _, m := range []*ebpf.Map{o.containers, o.nameClass, o.exeClass, o.eventsByCgroup, o.stats,
+	for _, m := range []*ebpf.Map{o.containers, o.nameClass, o.exeClass, o.eventRings, o.stats,
 		o.egressPorts, o.egressAllow, o.denySets, o.denyMeta} {
 		if m != nil {
 			m.Close()
@@ -185,7 +185,7 @@ func innerSpecs() (ring, deny *ebpf.MapSpec, err error) {
 		}
 		return outer.InnerMap.Copy(), nil
 	}
-	if ring, err = inner(bpf.VigilMapEventsByCgroup); err != nil {
+	if ring, err = inner(bpf.VigilMapEventRings); err != nil {
 		return nil, nil, err
 	}
 	if deny, err = inner(bpf.VigilMapDenySets); err != nil {
@@ -208,7 +208,7 @@ func loadPinned(dir string) (_ *objects, err error) {
 		{pinContainers, &o.containers},
 		{pinNameClass, &o.nameClass},
 		{pinExeClass, &o.exeClass},
-		{pinEvents, &o.eventsByCgroup},
+		{pinEvents, &o.eventRings},
 		{pinStats, &o.stats},
 		{pinPorts, &o.egressPorts},
 		{pinAllow, &o.egressAllow},
@@ -275,7 +275,7 @@ func loadAndPin(dir string, logf func(string, ...any)) (_ *objects, err error) {
 		{pinContainers, objs.Containers},
 		{pinNameClass, objs.NameClass},
 		{pinExeClass, objs.ExeClass},
-		{pinEvents, objs.EventsByCgroup},
+		{pinEvents, objs.EventRings},
 		{pinStats, objs.Stats},
 		{pinPorts, objs.EgressPorts},
 		{pinAllow, objs.EgressAllow},
@@ -295,11 +295,11 @@ func loadAndPin(dir string, logf func(string, ...any)) (_ *objects, err error) {
 	// The LSM exec hook, where the kernel allows it, on the set's maps. Its
 	// failure is not the set's: the tracepoint enforces alone.
 	lsmErr := attachLSM(dir, map[string]*ebpf.Map{
-		bpf.VigilMapContainers:     objs.Containers,
-		bpf.VigilMapNameClass:      objs.NameClass,
-		bpf.VigilMapExeClass:       objs.ExeClass,
-		bpf.VigilMapEventsByCgroup: objs.EventsByCgroup,
-		bpf.VigilMapStats:          objs.Stats,
+		bpf.VigilMapContainers: objs.Containers,
+		bpf.VigilMapNameClass:  objs.NameClass,
+		bpf.VigilMapExeClass:   objs.ExeClass,
+		bpf.VigilMapEventRings: objs.EventRings,
+		bpf.VigilMapStats:      objs.Stats,
 	})
 	// Attach the exec hook last and pin its link: it stays attached when
 	// this process exits, and its pin marks the set complete.
@@ -316,21 +316,21 @@ func loadAndPin(dir string, logf func(string, ...any)) (_ *objects, err error) {
 		return nil, err
 	}
 	o := &objects{
-		dir:            dir,
-		loaded:         true,
-		containers:     objs.Containers,
-		nameClass:      objs.NameClass,
-		exeClass:       objs.ExeClass,
-		eventsByCgroup: objs.EventsByCgroup,
-		stats:          objs.Stats,
-		egressPorts:    objs.EgressPorts,
-		egressAllow:    objs.EgressAllow,
-		denySets:       objs.DenySets,
-		denyMeta:       objs.DenyMeta,
-		progs:          []*ebpf.Program{objs.VigilConnect4, objs.VigilConnect6, objs.VigilSendmsg4, objs.VigilSendmsg6},
-		skbEgress:      objs.VigilSkbEgress,
-		innerSpec:      inner,
-		denyTrieSpec:   deny,
+		dir:          dir,
+		loaded:       true,
+		containers:   objs.Containers,
+		nameClass:    objs.NameClass,
+		exeClass:     objs.ExeClass,
+		eventRings:   objs.EventRings,
+		stats:        objs.Stats,
+		egressPorts:  objs.EgressPorts,
+		egressAllow:  objs.EgressAllow,
+		denySets:     objs.DenySets,
+		denyMeta:     objs.DenyMeta,
+		progs:        []*ebpf.Program{objs.VigilConnect4, objs.VigilConnect6, objs.VigilSendmsg4, objs.VigilSendmsg6},
+		skbEgress:    objs.VigilSkbEgress,
+		innerSpec:    inner,
+		denyTrieSpec: deny,
 	}
 	o.setExecEnforcement(lsmErr, logf)
 	return o, nil

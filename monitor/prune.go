@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/cilium/ebpf"
 )
 
-// Prune removes the entries of cgroups that no longer exist: what shims
-// that died without Unregister left behind (their ring buffers included).
+// Prune removes the entries of cgroups that no longer exist, what shims
+// that died without Unregister left behind, and the ring buffers of shims
+// that died without Close.
 // It returns the number of cgroups removed. Entries of live cgroups, this
 // Monitor's or another's, are kept.
 func (m *Monitor) Prune() (int, error) {
@@ -55,15 +59,26 @@ func (m *Monitor) Prune() (int, error) {
 	if err := it.Err(); err != nil {
 		return 0, fmt.Errorf("iterate containers: %w", err)
 	}
-	var rb uint32
-	it = m.objs.eventsByCgroup.Iterate()
-	for it.Next(&id, &rb) {
-		if !live[id] {
-			dead[id] = true
+	// Rings of shims that died without Close: their process is gone.
+	var (
+		ring  uint64
+		rb    uint32
+		rings []uint64
+	)
+	it = m.objs.eventRings.Iterate()
+	for it.Next(&ring, &rb) {
+		if pid := int(ring >> 32); pid != os.Getpid() && !processExists(pid) {
+			rings = append(rings, ring)
 		}
 	}
 	if err := it.Err(); err != nil {
-		return 0, fmt.Errorf("iterate events_by_cgroup: %w", err)
+		return 0, fmt.Errorf("iterate event_rings: %w", err)
+	}
+	var errs []error
+	for _, r := range rings {
+		if err := m.objs.eventRings.Delete(r); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			errs = append(errs, fmt.Errorf("event_rings[%#x]: %w", r, err))
+		}
 	}
 
 	m.mu.Lock()
@@ -71,9 +86,14 @@ func (m *Monitor) Prune() (int, error) {
 	if m.regs == nil {
 		return 0, ErrClosed
 	}
-	var errs []error
 	for id := range dead {
 		errs = append(errs, m.unregisterLocked(id))
 	}
 	return len(dead), errors.Join(errs...)
+}
+
+// processExists says whether a process with this id is alive.
+func processExists(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }

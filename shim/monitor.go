@@ -65,6 +65,16 @@ func (s *service) openSensors(cfg *policy.Config) (*sensors, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the eBPF monitor: %w", err)
 	}
+	// What shims that died without cleaning up left in the node's maps.
+	s.pending.Add(1) // Shutdown waits for it before closing mon
+	go func() {
+		defer s.pending.Done()
+		if n, err := mon.Prune(); err != nil {
+			log.L.WithError(err).Warn("vigil could not prune the monitor's maps")
+		} else if n > 0 {
+			log.L.WithField("cgroups", n).Info("vigil pruned the monitor entries of cgroups that are gone")
+		}
+	}()
 	files, err := fanotify.New()
 	if err != nil {
 		mon.Close()
@@ -123,11 +133,14 @@ func (s *service) prepare(p *plan) *prepared {
 	pr := &prepared{done: make(chan struct{})}
 	go func() {
 		defer close(pr.done)
+		t0 := time.Now()
 		if pr.rules, pr.err = loadRules(p.policy.Monitor.Rules); pr.err != nil {
 			return
 		}
 		pr.k = kernelPlan(pr.rules, p.policy.Monitor)
+		t1 := time.Now()
 		pr.sn, pr.err = s.openSensors(p.cfg)
+		log.L.WithFields(log.Fields{"rules": t1.Sub(t0), "sensors": time.Since(t1)}).Debug("vigil prepare")
 	}()
 	return pr
 }
@@ -172,6 +185,7 @@ func (s *service) register(ctx context.Context, c *container, spec *specs.Spec, 
 	}
 	c.cgid = cgid
 	rootfs := rootfsOf(c.bundle, spec)
+	tClassify := time.Now()
 	exes, identity, err := classifyExes(rootfs, k.names)
 	if err != nil {
 		return err
@@ -182,6 +196,7 @@ func (s *service) register(ctx context.Context, c *container, spec *specs.Spec, 
 	if pol.Monitor.Mode == policy.ModeAudit {
 		mode = monitor.Audit
 	}
+	tRegister := time.Now()
 	if err := sn.mon.Register(cgid, monitor.Container{
 		InitTGID:       c.pid,
 		Mode:           mode,
@@ -200,6 +215,10 @@ func (s *service) register(ctx context.Context, c *container, spec *specs.Spec, 
 	sn.byCgroup[cgid] = w
 	sn.mu.Unlock()
 
+	tMarks := time.Now()
+	defer func() {
+		log.G(ctx).WithFields(log.Fields{"classify": tRegister.Sub(tClassify), "register": tMarks.Sub(tRegister), "marks": time.Since(tMarks)}).Debug("vigil watch")
+	}()
 	paths := markPaths(rs.FilePaths(nil))
 	if len(paths) > 0 {
 		res, err := sn.files.Watch(fanotify.Watch{Key: c.id, Rootfs: rootfs, Paths: paths, Decide: func(a fanotify.Access) fanotify.Verdict {
@@ -260,7 +279,11 @@ func (s *service) closeSensors() {
 		sn.feeds.close()
 	}
 	sn.files.Close()
-	sn.mon.Close()
+	// Closing the monitor takes this shim's ring buffer out of the node's
+	// map, which waits for an RCU grace period (~10 ms): it need not hold up
+	// containerd's Delete. A shim that exits first leaves the entry to the
+	// next shim's Prune.
+	go sn.mon.Close()
 	if err := sn.out.Close(); err != nil {
 		l = l.WithError(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/log"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -31,15 +33,26 @@ func (s *service) recordLabels(ctx context.Context, id string, p *plan) {
 		labels[harden.AnnNotes] = truncateLabel(strings.Join(p.notes, "; "))
 		paths = append(paths, "labels."+harden.AnnNotes)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_, err := containersapi.NewContainersClient(g.conn).Update(ctx, &containersapi.UpdateContainerRequest{
+	req := &containersapi.UpdateContainerRequest{
 		Container:  &containersapi.Container{ID: id, Labels: labels},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: paths},
-	})
-	if err != nil {
-		log.G(ctx).WithError(err).Warn("vigil could not label the container record")
 	}
+	// containerd commits the update to its database (an fsync): it need
+	// not hold up Create. Shutdown waits for it.
+	ctx = context.WithoutCancel(ctx)
+	s.pending.Add(1)
+	go func() {
+		defer s.pending.Done()
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, err := containersapi.NewContainersClient(g.conn).Update(ctx, req)
+		switch {
+		case errdefs.IsNotFound(errgrpc.ToNative(err)):
+			log.G(ctx).Debug("vigil did not label the container record: the container is gone")
+		case err != nil:
+			log.G(ctx).WithError(err).Warn("vigil could not label the container record")
+		}
+	}()
 }
 
 // containerd limits a label's key+value to 4096 bytes.

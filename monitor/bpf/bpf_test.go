@@ -96,9 +96,9 @@ func TestMapsAreSmall(t *testing.T) {
 			t.Errorf("map %s differs between the objects: %+v vs %+v", name, m, main)
 		}
 	}
-	outer := spec.Maps[VigilMapEventsByCgroup]
+	outer := spec.Maps[VigilMapEventRings]
 	if outer == nil || outer.InnerMap == nil || outer.InnerMap.Type != ebpf.RingBuf || outer.InnerMap.MaxEntries != 16<<10 {
-		t.Fatalf("events_by_cgroup: %+v, want a hash of 16 KiB ring buffers", outer)
+		t.Fatalf("event_rings: %+v, want a hash of 16 KiB ring buffers", outer)
 	}
 }
 

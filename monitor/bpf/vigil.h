@@ -109,6 +109,7 @@ struct container_cfg {
 	__u64 events;       /* records submitted (kernel counter) */
 	__u64 drops;        /* records lost: ring buffer full (kernel counter) */
 	__u64 deny_set;     /* id of the container's deny set in deny_sets, 0 for none */
+	__u64 ring;         /* id of its shim's ring buffer in event_rings */
 };
 
 struct name_key {
@@ -219,7 +220,7 @@ struct {
 	__uint(max_entries, 4096);
 	__type(key, __u64);
 	__array(values, struct events_rb);
-} events_by_cgroup SEC(".maps");
+} event_rings SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -276,7 +277,7 @@ static __always_inline struct container_cfg *lookup_container(__u64 *cgid, int m
 
 static __always_inline int submit(void *rec, __u64 size, __u64 cgid, struct container_cfg *cfg)
 {
-	void *rb = bpf_map_lookup_elem(&events_by_cgroup, &cgid);
+	void *rb = bpf_map_lookup_elem(&event_rings, &cfg->ring);
 	if (!rb) {
 		stat_inc(STAT_NO_RINGBUF);
 		return -1;

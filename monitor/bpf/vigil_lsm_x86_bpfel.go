@@ -17,7 +17,7 @@ import (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	VigilLsmMapContainers      = "containers"
-	VigilLsmMapEventsByCgroup  = "events_by_cgroup"
+	VigilLsmMapEventRings      = "event_rings"
 	VigilLsmMapExeClass        = "exe_class"
 	VigilLsmMapNameClass       = "name_class"
 	VigilLsmMapScratch         = "scratch"
@@ -74,12 +74,12 @@ type VigilLsmProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type VigilLsmMapSpecs struct {
-	Containers     *ebpf.MapSpec `ebpf:"containers"`
-	EventsByCgroup *ebpf.MapSpec `ebpf:"events_by_cgroup"`
-	ExeClass       *ebpf.MapSpec `ebpf:"exe_class"`
-	NameClass      *ebpf.MapSpec `ebpf:"name_class"`
-	Scratch        *ebpf.MapSpec `ebpf:"scratch"`
-	Stats          *ebpf.MapSpec `ebpf:"stats"`
+	Containers *ebpf.MapSpec `ebpf:"containers"`
+	EventRings *ebpf.MapSpec `ebpf:"event_rings"`
+	ExeClass   *ebpf.MapSpec `ebpf:"exe_class"`
+	NameClass  *ebpf.MapSpec `ebpf:"name_class"`
+	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
+	Stats      *ebpf.MapSpec `ebpf:"stats"`
 }
 
 // VigilLsmVariableSpecs contains global variables before they are loaded into the kernel.
@@ -108,18 +108,18 @@ func (o *VigilLsmObjects) Close() error {
 //
 // It can be passed to LoadVigilLsmObjects or ebpf.CollectionSpec.LoadAndAssign.
 type VigilLsmMaps struct {
-	Containers     *ebpf.Map `ebpf:"containers"`
-	EventsByCgroup *ebpf.Map `ebpf:"events_by_cgroup"`
-	ExeClass       *ebpf.Map `ebpf:"exe_class"`
-	NameClass      *ebpf.Map `ebpf:"name_class"`
-	Scratch        *ebpf.Map `ebpf:"scratch"`
-	Stats          *ebpf.Map `ebpf:"stats"`
+	Containers *ebpf.Map `ebpf:"containers"`
+	EventRings *ebpf.Map `ebpf:"event_rings"`
+	ExeClass   *ebpf.Map `ebpf:"exe_class"`
+	NameClass  *ebpf.Map `ebpf:"name_class"`
+	Scratch    *ebpf.Map `ebpf:"scratch"`
+	Stats      *ebpf.Map `ebpf:"stats"`
 }
 
 func (m *VigilLsmMaps) Close() error {
 	return _VigilLsmClose(
 		m.Containers,
-		m.EventsByCgroup,
+		m.EventRings,
 		m.ExeClass,
 		m.NameClass,
 		m.Scratch,

@@ -70,6 +70,7 @@ type VigilContainerCfg struct {
 	Events      uint64
 	Drops       uint64
 	DenySet     uint64
+	Ring        uint64
 }
 
 type VigilDenyKey struct {
@@ -205,7 +206,7 @@ const (
 	VigilMapDenySets          = "deny_sets"
 	VigilMapEgressAllow       = "egress_allow"
 	VigilMapEgressPorts       = "egress_ports"
-	VigilMapEventsByCgroup    = "events_by_cgroup"
+	VigilMapEventRings        = "event_rings"
 	VigilMapExeClass          = "exe_class"
 	VigilMapNameClass         = "name_class"
 	VigilMapScratch           = "scratch"
@@ -281,16 +282,16 @@ type VigilProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type VigilMapSpecs struct {
-	Containers     *ebpf.MapSpec `ebpf:"containers"`
-	DenyMeta       *ebpf.MapSpec `ebpf:"deny_meta"`
-	DenySets       *ebpf.MapSpec `ebpf:"deny_sets"`
-	EgressAllow    *ebpf.MapSpec `ebpf:"egress_allow"`
-	EgressPorts    *ebpf.MapSpec `ebpf:"egress_ports"`
-	EventsByCgroup *ebpf.MapSpec `ebpf:"events_by_cgroup"`
-	ExeClass       *ebpf.MapSpec `ebpf:"exe_class"`
-	NameClass      *ebpf.MapSpec `ebpf:"name_class"`
-	Scratch        *ebpf.MapSpec `ebpf:"scratch"`
-	Stats          *ebpf.MapSpec `ebpf:"stats"`
+	Containers  *ebpf.MapSpec `ebpf:"containers"`
+	DenyMeta    *ebpf.MapSpec `ebpf:"deny_meta"`
+	DenySets    *ebpf.MapSpec `ebpf:"deny_sets"`
+	EgressAllow *ebpf.MapSpec `ebpf:"egress_allow"`
+	EgressPorts *ebpf.MapSpec `ebpf:"egress_ports"`
+	EventRings  *ebpf.MapSpec `ebpf:"event_rings"`
+	ExeClass    *ebpf.MapSpec `ebpf:"exe_class"`
+	NameClass   *ebpf.MapSpec `ebpf:"name_class"`
+	Scratch     *ebpf.MapSpec `ebpf:"scratch"`
+	Stats       *ebpf.MapSpec `ebpf:"stats"`
 }
 
 // VigilVariableSpecs contains global variables before they are loaded into the kernel.
@@ -328,16 +329,16 @@ func (o *VigilObjects) Close() error {
 //
 // It can be passed to LoadVigilObjects or ebpf.CollectionSpec.LoadAndAssign.
 type VigilMaps struct {
-	Containers     *ebpf.Map `ebpf:"containers"`
-	DenyMeta       *ebpf.Map `ebpf:"deny_meta"`
-	DenySets       *ebpf.Map `ebpf:"deny_sets"`
-	EgressAllow    *ebpf.Map `ebpf:"egress_allow"`
-	EgressPorts    *ebpf.Map `ebpf:"egress_ports"`
-	EventsByCgroup *ebpf.Map `ebpf:"events_by_cgroup"`
-	ExeClass       *ebpf.Map `ebpf:"exe_class"`
-	NameClass      *ebpf.Map `ebpf:"name_class"`
-	Scratch        *ebpf.Map `ebpf:"scratch"`
-	Stats          *ebpf.Map `ebpf:"stats"`
+	Containers  *ebpf.Map `ebpf:"containers"`
+	DenyMeta    *ebpf.Map `ebpf:"deny_meta"`
+	DenySets    *ebpf.Map `ebpf:"deny_sets"`
+	EgressAllow *ebpf.Map `ebpf:"egress_allow"`
+	EgressPorts *ebpf.Map `ebpf:"egress_ports"`
+	EventRings  *ebpf.Map `ebpf:"event_rings"`
+	ExeClass    *ebpf.Map `ebpf:"exe_class"`
+	NameClass   *ebpf.Map `ebpf:"name_class"`
+	Scratch     *ebpf.Map `ebpf:"scratch"`
+	Stats       *ebpf.Map `ebpf:"stats"`
 }
 
 func (m *VigilMaps) Close() error {
@@ -347,7 +348,7 @@ func (m *VigilMaps) Close() error {
 		m.DenySets,
 		m.EgressAllow,
 		m.EgressPorts,
-		m.EventsByCgroup,
+		m.EventRings,
 		m.ExeClass,
 		m.NameClass,
 		m.Scratch,

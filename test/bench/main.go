@@ -122,6 +122,13 @@ func run(n, rounds, containers int) error {
 	if b := createBreakdown(d.Log()); b != "" {
 		fmt.Println(b)
 	}
+	if b := watchBreakdown(d.Log()); b != "" {
+		fmt.Println(b)
+	}
+	if p := logPhases(d.Log(), "vigil prepare", "rules", "sensors"); p != nil {
+		fmt.Printf("vigil prepare (beside runc create), median of %d: load and compile rules %v, open sensors %v\n",
+			len(p["rules"]), median(p["rules"]), median(p["sensors"]))
+	}
 	if b := shutdownBreakdown(d.Log()); b != "" {
 		fmt.Println(b)
 	}
@@ -149,39 +156,47 @@ func run(n, rounds, containers int) error {
 var createField = regexp.MustCompile(`\b(decide|facts|policy|write|runc|watch)=([0-9.]+(?:µs|ms|ns|s))`)
 
 // createBreakdown returns the median time each phase of vigil's Create
-// took, or "" when the log holds no timing lines.
+// took, from the shim's "vigil create" debug lines; "" when there are none.
 func createBreakdown(log string) string {
-	phases := map[string][]time.Duration{}
-	for _, line := range strings.Split(log, "\n") {
-		if !strings.Contains(line, `msg="vigil create"`) {
-			continue
-		}
-		for _, m := range createField.FindAllStringSubmatch(line, -1) {
-			if d, err := time.ParseDuration(m[2]); err == nil {
-				phases[m[1]] = append(phases[m[1]], d)
-			}
-		}
-	}
-	if len(phases["decide"]) == 0 || len(phases["runc"]) == 0 || len(phases["watch"]) == 0 {
+	p := logPhases(log, "vigil create", "decide", "facts", "policy", "write", "runc", "watch")
+	if p == nil {
 		return ""
 	}
-	med := func(k string) time.Duration {
-		if len(phases[k]) == 0 {
-			return 0
-		}
-		return median(phases[k])
+	return fmt.Sprintf("vigil Create, median of %d: decide %v (containerd records %v, policy and profiles %v, config.json %v), runc create %v, watch %v",
+		len(p["decide"]), median(p["decide"]), median(p["facts"]), median(p["policy"]), median(p["write"]), median(p["runc"]), median(p["watch"]))
+}
+
+// watchBreakdown returns the median time each part of the shim's watch
+// step took: classifying the image's executables, registering with the
+// monitor, placing fanotify marks.
+func watchBreakdown(log string) string {
+	p := logPhases(log, "vigil watch", "classify", "register", "marks")
+	if p == nil {
+		return ""
 	}
-	return fmt.Sprintf("vigil Create, median of %d: decide %v (containerd records %v, policy and profiles %v, config.json %v), runc create %v, watch (register with the monitor, fanotify marks) %v",
-		len(phases["decide"]), med("decide"), med("facts"), med("policy"), med("write"), med("runc"), med("watch"))
+	return fmt.Sprintf("vigil watch, median of %d: classify executables %v, register with the monitor %v, fanotify marks %v",
+		len(p["classify"]), median(p["classify"]), median(p["register"]), median(p["marks"]))
 }
 
 // shutdownBreakdown returns the median time the shim's Shutdown spent
 // waiting for containers to be unregistered and closing its sensors.
 func shutdownBreakdown(log string) string {
+	p := logPhases(log, "vigil shutdown", "unwatch", "close")
+	if p == nil {
+		return ""
+	}
+	return fmt.Sprintf("vigil Shutdown, median of %d: waiting for unregistration %v, closing sensors %v",
+		len(p["unwatch"]), median(p["unwatch"]), median(p["close"]))
+}
+
+// logPhases collects the durations of fields on the shim's debug lines
+// with message msg (logrus quotes values with non-ASCII units); nil when
+// some field never appears.
+func logPhases(log, msg string, fields ...string) map[string][]time.Duration {
+	field := regexp.MustCompile(`\b(` + strings.Join(fields, "|") + `)="?([0-9.]+(?:µs|ms|ns|s))`)
 	phases := map[string][]time.Duration{}
-	field := regexp.MustCompile(`\b(unwatch|close)=([0-9.]+(?:µs|ms|ns|s))`)
 	for _, line := range strings.Split(log, "\n") {
-		if !strings.Contains(line, `msg="vigil shutdown"`) {
+		if !strings.Contains(line, `msg="`+msg+`"`) {
 			continue
 		}
 		for _, m := range field.FindAllStringSubmatch(line, -1) {
@@ -190,11 +205,12 @@ func shutdownBreakdown(log string) string {
 			}
 		}
 	}
-	if len(phases["unwatch"]) == 0 || len(phases["close"]) == 0 {
-		return ""
+	for _, f := range fields {
+		if len(phases[f]) == 0 {
+			return nil
+		}
 	}
-	return fmt.Sprintf("vigil Shutdown, median of %d: waiting for unregistration %v, closing sensors %v",
-		len(phases["unwatch"]), median(phases["unwatch"]), median(phases["close"]))
+	return phases
 }
 
 func median(d []time.Duration) time.Duration {
