@@ -132,8 +132,8 @@ func egressBenches(ctx context.Context, d *harness.Daemon, img, policyFile strin
 		kind, addr, prog, what string
 		n                      int
 	}{
-		{"tcp4", benchHostIP + ":443", "connect4", "TCP connect", 2000},
-		{"udp4", benchHostIP + ":53", "sendmsg4", "UDP sendmsg", 20000},
+		{"tcp4", benchHostIP + ":443", "connect4", "TCP connect", 10000},
+		{"udp4", benchHostIP + ":53", "sendmsg4", "UDP sendmsg", 100000},
 	}
 	rounds := n
 	if rounds < 5 {

@@ -22,7 +22,7 @@ func main() {
 	n := flag.Int("n", 20, "runs per start-to-exit measurement")
 	rounds := flag.Int("rounds", 5, "rounds per monitor measurement")
 	containers := flag.Int("containers", 100, "monitored containers for the many-containers measurement")
-	only = flag.String("only", "", `"start": only the start-to-exit rows`)
+	only = flag.String("only", "", `"start": only the start-to-exit rows; "egress": only the egress rows`)
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: requires root (runs containerd, runc and eBPF)")
@@ -99,6 +99,9 @@ func run(n, rounds, containers int) error {
 		{"io.containerd.runc.v2", nil},
 	}
 	times := make([][]time.Duration, len(cases))
+	if *only == "egress" {
+		n = -2
+	}
 	for i := 0; i < n+2; i++ {
 		for c, k := range cases {
 			start := time.Now()
@@ -112,10 +115,12 @@ func run(n, rounds, containers int) error {
 			}
 		}
 	}
-	rows = append(rows,
-		result{name: "start-to-exit: stock+RuntimeDefault vs vigil runtime/default", stock: median(times[0]), vigil: median(times[1]), target: 1.05},
-		result{name: "start-to-exit: stock, no seccomp vs vigil runtime/default", stock: median(times[2]), vigil: median(times[1])},
-	)
+	if *only != "egress" {
+		rows = append(rows,
+			result{name: "start-to-exit: stock+RuntimeDefault vs vigil runtime/default", stock: median(times[0]), vigil: median(times[1]), target: 1.05},
+			result{name: "start-to-exit: stock, no seccomp vs vigil runtime/default", stock: median(times[2]), vigil: median(times[1])},
+		)
+	}
 
 	// Where vigil's extra start time goes, from the shim's own debug log
 	// line for each Create.
@@ -137,11 +142,13 @@ func run(n, rounds, containers int) error {
 		report(rows)
 		return nil
 	}
-	more, err := monitorBenches(ctx, d, img, loop, rounds, containers)
-	if err != nil {
-		return err
+	if *only != "egress" {
+		more, err := monitorBenches(ctx, d, img, loop, rounds, containers)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, more...)
 	}
-	rows = append(rows, more...)
 	eg, err := egressBenches(ctx, d, img, policyFile, rounds)
 	if err != nil {
 		return err
