@@ -234,12 +234,27 @@ func parentDir(p string) string {
 // bootEpoch is the wall-clock time of CLOCK_BOOTTIME zero, to convert the
 // kernel's bpf_ktime_get_boot_ns stamps.
 func bootEpoch() time.Time {
-	var ts unix.Timespec
-	now := time.Now()
-	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
-		return now
+	// The wall clock at boot: CLOCK_REALTIME minus CLOCK_BOOTTIME, read
+	// between two wall clock reads; of a few tries, the one with the
+	// tightest bracket, so a preemption between the reads does not skew
+	// every event's time.
+	var (
+		best  time.Time
+		width = time.Duration(1<<63 - 1)
+	)
+	for range 5 {
+		var ts unix.Timespec
+		before := time.Now()
+		if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+			return before
+		}
+		after := time.Now()
+		if w := after.Sub(before); w < width {
+			width = w
+			best = before.Add(w / 2).Add(-time.Duration(ts.Nano()))
+		}
 	}
-	return now.Add(-time.Duration(ts.Nano()))
+	return best
 }
 
 // Loaded reports whether this Monitor loaded the program set (true) or
