@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -821,5 +822,40 @@ func TestPruneDeadCgroups(t *testing.T) {
 		if err := m.objs.eventRings.Lookup(id, &rb); err != nil {
 			t.Errorf("ring %#x of a live process pruned: %v", id, err)
 		}
+	}
+}
+
+// PruneDue prunes at most once per interval on the node: the stamp beside
+// the lock file decides.
+func TestPruneDue(t *testing.T) {
+	requireRoot(t)
+	opts := testOptions(t)
+	m := openMonitor(t, opts)
+	stamp := opts.LockPath + ".pruned"
+	os.Remove(stamp)
+	t.Cleanup(func() { os.Remove(stamp) })
+	if _, err := m.PruneDue(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(stamp)
+	if err != nil {
+		t.Fatalf("no stamp after a prune: %v", err)
+	}
+	// Within the interval nothing runs.
+	old := time.Now().Add(-2 * time.Hour)
+	if _, err := m.PruneDue(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if st2, _ := os.Stat(stamp); !st2.ModTime().Equal(st.ModTime()) {
+		t.Errorf("stamp moved by a call within the interval: %v -> %v", st.ModTime(), st2.ModTime())
+	}
+	if err := os.Chtimes(stamp, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.PruneDue(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if st3, _ := os.Stat(stamp); !st3.ModTime().After(old.Add(time.Hour)) {
+		t.Errorf("a call after the interval did not prune: stamp %v", st3.ModTime())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/cilium/ebpf"
 )
@@ -90,6 +91,27 @@ func (m *Monitor) Prune() (int, error) {
 		errs = append(errs, m.unregisterLocked(id))
 	}
 	return len(dead), errors.Join(errs...)
+}
+
+// PruneDue is Prune run at most once per interval on the node: the first
+// Monitor to call it after interval has passed since the last run (a stamp
+// file beside Options.LockPath) prunes, the others return 0 at once. Shims
+// call it when they start, so walking the cgroup tree is not a cost of
+// every container.
+func (m *Monitor) PruneDue(interval time.Duration) (int, error) {
+	stamp := m.lockPath + ".pruned"
+	if st, err := os.Stat(stamp); err == nil && time.Since(st.ModTime()) < interval {
+		return 0, nil
+	}
+	// Claim this run before the walk, so shims starting meanwhile skip it.
+	now := time.Now()
+	if err := os.WriteFile(stamp, nil, 0o600); err != nil {
+		return 0, err
+	}
+	if err := os.Chtimes(stamp, now, now); err != nil {
+		return 0, err
+	}
+	return m.Prune()
 }
 
 // processExists says whether a process with this id is alive.

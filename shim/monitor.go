@@ -54,6 +54,10 @@ type watched struct {
 	resp     *responder
 }
 
+// pruneInterval is how often, node-wide, a starting shim removes what dead
+// shims left in the monitor's maps.
+const pruneInterval = time.Minute
+
 // openSensors opens the shared sensors once per shim process.
 func (s *service) openSensors(cfg *policy.Config) (*sensors, error) {
 	s.mu.Lock()
@@ -69,7 +73,7 @@ func (s *service) openSensors(cfg *policy.Config) (*sensors, error) {
 	s.pending.Add(1) // Shutdown waits for it before closing mon
 	go func() {
 		defer s.pending.Done()
-		if n, err := mon.Prune(); err != nil {
+		if n, err := mon.PruneDue(pruneInterval); err != nil {
 			log.L.WithError(err).Warn("vigil could not prune the monitor's maps")
 		} else if n > 0 {
 			log.L.WithField("cgroups", n).Info("vigil pruned the monitor entries of cgroups that are gone")

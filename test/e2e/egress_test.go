@@ -262,10 +262,7 @@ func (d *datagrams) count(ip string) int {
 // the test network's container namespace and waits until it runs.
 func inContainerNet(t *testing.T, cfg, id string, n *testNet, cmd ...string) *harness.Running {
 	t.Helper()
-	d := needDaemon(t)
 	needNetprobe(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
 	flags := []string{"--with-ns", "network:" + n.CPath()}
 	if cfg != "" {
 		flags = append(flags, "--runtime-config-path", cfg)
@@ -273,19 +270,7 @@ func inContainerNet(t *testing.T, cfg, id string, n *testNet, cmd ...string) *ha
 	if len(cmd) == 0 {
 		cmd = []string{"sleep", "600"}
 	}
-	r := d.RunBackground(ctx, "", imgNetprobe, id, flags, cmd...)
-	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
-	defer wcancel()
-	if err := d.WaitRunning(wctx, r); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		kctx, kcancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer kcancel()
-		d.Ctr(kctx, "tasks", "kill", "-s", "SIGKILL", id)
-		r.Wait(kctx)
-	})
-	return r
+	return running(t, imgNetprobe, id, flags, cmd...)
 }
 
 // probe runs netprobe connect in a container and returns its answer.

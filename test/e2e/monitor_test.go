@@ -88,10 +88,17 @@ func waitAlert(t *testing.T, path, rule, id string) alert {
 // it runs.
 func monitored(t *testing.T, cfg, id string) *harness.Running {
 	t.Helper()
+	return running(t, imgBusybox, id, []string{"--runtime-config-path", cfg}, "sleep", "600")
+}
+
+// running starts a container in the background, waits until it runs, and
+// kills it when the test ends.
+func running(t *testing.T, img, id string, flags []string, cmd ...string) *harness.Running {
+	t.Helper()
 	d := needDaemon(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	r := d.RunBackground(ctx, "", imgBusybox, id, []string{"--runtime-config-path", cfg}, "sleep", "600")
+	r := d.RunBackground(ctx, "", img, id, flags, cmd...)
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	if err := d.WaitRunning(wctx, r); err != nil {
